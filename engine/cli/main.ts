@@ -1,0 +1,31 @@
+#!/usr/bin/env node
+/**
+ * ctreplay command line: one subcommand per file in ./commands, each exporting `register(program)`.
+ * Exit status: 0 success, 1 regression (check) or verification difference (verify), 2 usage or input error.
+ */
+import { Command, CommanderError } from "commander";
+import { VERSION } from "./version.js";
+
+const program = new Command();
+program
+  .name("ctreplay")
+  .description(
+    "Replay packet captures through a faithful model of Linux connection tracking (nf_conntrack):\n" +
+      "table occupancy, conntrack -S counters, kernel memory, sizing, timeout profiles, CI checks.",
+  )
+  .version(VERSION)
+  .showHelpAfterError()
+  .exitOverride();
+
+// Subcommands register themselves here (one line each).
+
+try {
+  await program.parseAsync(process.argv);
+} catch (err) {
+  if (err instanceof CommanderError) {
+    // --help / --version exit 0; usage errors exit 2 (commander already printed the message).
+    process.exitCode = err.exitCode === 0 ? 0 : 2;
+  } else {
+    throw err;
+  }
+}
