@@ -1,0 +1,62 @@
+/**
+ * Direction-independent shard selection: both directions of a connection (and ICMP errors quoting it)
+ * must reach the same shard, because each shard is a complete conntrack table.
+ *
+ * The two endpoints (address words + port) are hashed separately and combined with addition, which is
+ * commutative, then finalised with a murmur3 fmix32. ICMP/ICMPv6 use only the echo id as the "port" of both
+ * endpoints, since the request and reply carry different type/code in the tuple's dst.u. ICMP errors are
+ * sharded by the quoted (inner) tuple, which is the tuple of the connection they relate to.
+ */
+import { L4_ICMP_INNER_OK, type PacketBatch } from "../decode/packet-batch.js";
+
+const IPPROTO_ICMP = 1;
+const IPPROTO_ICMPV6 = 58;
+
+function fmix32(h: number): number {
+  h ^= h >>> 16;
+  h = Math.imul(h, 0x85ebca6b);
+  h ^= h >>> 13;
+  h = Math.imul(h, 0xc2b2ae35);
+  h ^= h >>> 16;
+  return h >>> 0;
+}
+
+function endpoint(a: Uint32Array, o: number, port: number): number {
+  let h = 0x9747b28c ^ port;
+  h = Math.imul(h ^ a[o]!, 0xcc9e2d51);
+  h = Math.imul((h << 15) | (h >>> 17), 0x1b873593);
+  h = Math.imul(h ^ a[o + 1]!, 0xcc9e2d51);
+  h = Math.imul((h << 13) | (h >>> 19), 0x1b873593);
+  h = Math.imul(h ^ a[o + 2]!, 0xcc9e2d51);
+  h = Math.imul((h << 15) | (h >>> 17), 0x1b873593);
+  h = Math.imul(h ^ a[o + 3]!, 0xcc9e2d51);
+  return fmix32(h);
+}
+
+function isIcmpError(proto: number, dport: number): boolean {
+  const type = dport >>> 8;
+  if (proto === IPPROTO_ICMP) return type === 3 || type === 4 || type === 5 || type === 11 || type === 12;
+  if (proto === IPPROTO_ICMPV6) return type < 128;
+  return false;
+}
+
+/** Symmetric 32-bit hash of row i's tuple (the quoted tuple for ICMP errors). */
+export function symmetricTupleHash(pkt: PacketBatch, i: number): number {
+  const o = i * 4;
+  const proto = pkt.proto[i]!;
+  if (isIcmpError(proto, pkt.dport[i]!) && (pkt.l4flags[i]! & L4_ICMP_INNER_OK) !== 0) {
+    const iproto = pkt.iproto[i]!;
+    const sp = pkt.isport[i]!;
+    const dp = iproto === IPPROTO_ICMP || iproto === IPPROTO_ICMPV6 ? sp : pkt.idport[i]!;
+    return fmix32(((endpoint(pkt.isrc, o, sp) + endpoint(pkt.idst, o, dp)) >>> 0) ^ iproto);
+  }
+  const sp = pkt.sport[i]!;
+  const dp = proto === IPPROTO_ICMP || proto === IPPROTO_ICMPV6 ? sp : pkt.dport[i]!;
+  return fmix32(((endpoint(pkt.src, o, sp) + endpoint(pkt.dst, o, dp)) >>> 0) ^ proto);
+}
+
+/** Shard index in [0, shards) with reciprocal_scale, as the kernel reduces hashes to buckets. */
+export function shardOf(pkt: PacketBatch, i: number, shards: number): number {
+  if (shards <= 1) return 0;
+  return Math.floor((symmetricTupleHash(pkt, i) * shards) / 4294967296);
+}
