@@ -21,16 +21,22 @@ function fmix32(h: number): number {
   return h >>> 0;
 }
 
+function round(h: number, k: number): number {
+  k = Math.imul(k, 0xcc9e2d51);
+  k = Math.imul((k << 15) | (k >>> 17), 0x1b873593);
+  h ^= k;
+  return (Math.imul((h << 13) | (h >>> 19), 5) + 0xe6546b64) | 0;
+}
+
+/** murmur3-style hash of one endpoint: 4 address words then the port. */
 function endpoint(a: Uint32Array, o: number, port: number): number {
-  let h = 0x9747b28c ^ port;
-  h = Math.imul(h ^ a[o]!, 0xcc9e2d51);
-  h = Math.imul((h << 15) | (h >>> 17), 0x1b873593);
-  h = Math.imul(h ^ a[o + 1]!, 0xcc9e2d51);
-  h = Math.imul((h << 13) | (h >>> 19), 0x1b873593);
-  h = Math.imul(h ^ a[o + 2]!, 0xcc9e2d51);
-  h = Math.imul((h << 15) | (h >>> 17), 0x1b873593);
-  h = Math.imul(h ^ a[o + 3]!, 0xcc9e2d51);
-  return fmix32(h);
+  let h = 0x9747b28c;
+  h = round(h, a[o]!);
+  h = round(h, a[o + 1]!);
+  h = round(h, a[o + 2]!);
+  h = round(h, a[o + 3]!);
+  h = round(h, port);
+  return fmix32(h ^ 20);
 }
 
 function isIcmpError(proto: number, dport: number): boolean {
