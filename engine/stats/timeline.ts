@@ -1,0 +1,330 @@
+/**
+ * Table occupancy over capture time, sampled at timeline ticks through the replay driver's
+ * onTick(tSec, ct) hook: the count the kernel enforces nf_conntrack_max on (incl. expired entries not yet
+ * reaped), live entries, entries by protocol and TCP state, ASSURED / UNREPLIED, the cumulative conntrack -S
+ * counters (per-interval numbers are their differences), hash chain lengths. Rows live in one growable
+ * Float64Array; a tick allocates nothing per entry.
+ */
+import type { MemoryModel } from "./memory.js";
+
+/** What the timeline reads from the table (the core's Conntrack satisfies it). */
+export interface ConntrackView {
+  readonly count: number;
+  readonly stats: Readonly<Record<string, number>>;
+  readonly store: { readonly status: Uint32Array; readonly state: Uint8Array; readonly l4proto: Uint8Array };
+  forEachEntry(cb: (ct: number) => void): void;
+  isExpired(ct: number, nowJiffies: number): boolean;
+  jiffiesAt(tSec: number): number;
+  chainStats(): { buckets: number; used: number; maxLen: number; meanLen: number };
+}
+
+/** Protocol groups, as conntrack -L names them. */
+export const PROTO_NAMES = ["tcp", "udp", "udplite", "icmp", "icmpv6", "gre", "sctp", "other"] as const;
+const PROTO_INDEX = new Uint8Array(256).fill(7);
+PROTO_INDEX[6] = 0;
+PROTO_INDEX[17] = 1;
+PROTO_INDEX[136] = 2;
+PROTO_INDEX[1] = 3;
+PROTO_INDEX[58] = 4;
+PROTO_INDEX[47] = 5;
+PROTO_INDEX[132] = 6;
+
+/** tcp_conntrack_names[] (TCP_CONNTRACK_NONE..SYN_SENT2); index = store.state of a TCP entry. */
+export const TCP_STATES = [
+  "NONE",
+  "SYN_SENT",
+  "SYN_RECV",
+  "ESTABLISHED",
+  "FIN_WAIT",
+  "CLOSE_WAIT",
+  "LAST_ACK",
+  "TIME_WAIT",
+  "CLOSE",
+  "SYN_SENT2",
+] as const;
+
+/** Cumulative counters sampled at every tick (names as in CtStatsCounters / conntrack -S). */
+export const TICK_COUNTERS = ["new", "delete", "early_drop", "drop", "insert_failed", "invalid"] as const;
+export type TickCounter = (typeof TICK_COUNTERS)[number];
+
+const IPS_SEEN_REPLY = 1 << 1;
+const IPS_ASSURED = 1 << 2;
+
+// Column layout of one row.
+const C_T = 0;
+const C_COUNT = 1;
+const C_LIVE = 2;
+const C_ASSURED = 3;
+const C_UNREPLIED = 4;
+const C_CHAIN_MEAN = 5;
+const C_CHAIN_MAX = 6;
+const C_BUCKETS_USED = 7;
+const C_EXPIRED = 8;
+const C_PROTO = 9;
+const C_TCP = C_PROTO + PROTO_NAMES.length;
+const C_CTR = C_TCP + TCP_STATES.length;
+const NCOL = C_CTR + TICK_COUNTERS.length;
+
+/** 1, 2, 5 x 10^k at or above x (x > 0). */
+export function niceCeil(x: number): number {
+  const k = Math.floor(Math.log10(x));
+  for (let e = k - 1; e <= k + 1; e++) {
+    for (const m of [1, 2, 5]) {
+      const v = m * 10 ** e;
+      if (v >= x * (1 - 1e-12)) return Number(v.toPrecision(12));
+    }
+  }
+  return 10 ** (k + 1);
+}
+
+/** Default tick interval for a capture span: span/200 rounded up to 1/2/5 x 10^k seconds, at least 1 s. */
+export function defaultInterval(spanSec: number, targetTicks = 200): number {
+  if (!(spanSec > 0)) return 1;
+  return Math.max(1, niceCeil(spanSec / targetTicks));
+}
+
+/** One row for reports (allocated when reporting, never during the replay). */
+export interface TimelineRow {
+  /** Seconds since the capture's first packet. */
+  t: number;
+  count: number;
+  live: number;
+  expired: number;
+  assured: number;
+  unreplied: number;
+  byProto: Record<string, number>;
+  tcpStates: Record<string, number>;
+  /** Per-interval deltas of the cumulative counters (since the previous row). */
+  new: number;
+  delete: number;
+  early_drop: number;
+  drop: number;
+  insert_failed: number;
+  invalid: number;
+  chainMean: number;
+  chainMax: number;
+  bucketsUsed: number;
+  memoryBytes: number;
+}
+
+export interface TimelineSummary {
+  interval: number;
+  ticks: number;
+  /** Largest count seen at any onTick call (also calls between recorded rows), time since origin. */
+  peak: { count: number; t: number };
+  p50: number;
+  p95: number;
+  p99: number;
+  /** Largest hash chain seen at a tick. */
+  chainMax: number;
+}
+
+export interface TimelineOptions {
+  /** Fixed tick interval in seconds; omitted = auto (starts at 1 s, coarsens along 1/2/5 x 10^k). */
+  interval?: number;
+  /** Rows kept in auto mode before coarsening halves them again (default 200). */
+  targetTicks?: number;
+}
+
+export class Timeline {
+  interval: number;
+  readonly auto: boolean;
+  readonly targetTicks: number;
+  /** Capture time (s) reported as t = 0; set by the caller (first packet), else the first tick. */
+  origin: number | null = null;
+  private rows: Float64Array;
+  private n = 0;
+  private next = Number.NEGATIVE_INFINITY;
+  private peakCount = 0;
+  private peakT = 0;
+  // Scan state, set before each forEachEntry so the visitor is one closure made once.
+  private readonly scratch = new Float64Array(NCOL);
+  private scanNow = 0;
+  private scanCt: ConntrackView | null = null;
+  private readonly visit: (ct: number) => void;
+
+  constructor(opts: TimelineOptions = {}) {
+    this.auto = opts.interval === undefined;
+    this.interval = opts.interval ?? 1;
+    if (!(this.interval > 0)) throw new RangeError(`timeline interval must be > 0, got ${this.interval}`);
+    this.targetTicks = opts.targetTicks ?? 200;
+    this.rows = new Float64Array(64 * NCOL);
+    this.visit = (ct: number): void => {
+      const v = this.scanCt!;
+      const s = this.scratch;
+      const status = v.store.status[ct]!;
+      if (v.isExpired(ct, this.scanNow)) s[C_EXPIRED]!++;
+      else s[C_LIVE]!++;
+      if ((status & IPS_ASSURED) !== 0) s[C_ASSURED]!++;
+      if ((status & IPS_SEEN_REPLY) === 0) s[C_UNREPLIED]!++;
+      const proto = v.store.l4proto[ct]!;
+      const pi = PROTO_INDEX[proto]!;
+      s[C_PROTO + pi]!++;
+      if (pi === 0) {
+        const st = v.store.state[ct]!;
+        if (st < TCP_STATES.length) s[C_TCP + st]!++;
+      }
+    };
+  }
+
+  /** Number of recorded rows. */
+  get length(): number {
+    return this.n;
+  }
+
+  /** Capture time (s) of the next tick the timeline wants. */
+  get nextTick(): number {
+    return this.next;
+  }
+
+  /** The replay driver's hook: records a row when tSec reached the next tick of the grid. */
+  onTick(tSec: number, ct: ConntrackView): void {
+    this.notePeak(ct.count, tSec);
+    if (tSec < this.next - 1e-9) return;
+    this.record(tSec, ct);
+  }
+
+  /** Records a row at tSec unconditionally (e.g. the end of the capture). */
+  record(tSec: number, ct: ConntrackView): void {
+    if (this.origin === null) this.origin = tSec;
+    this.notePeak(ct.count, tSec);
+    if (this.n > 0 && tSec <= this.rows[(this.n - 1) * NCOL + C_T]!) return;
+    const s = this.scratch;
+    s.fill(0);
+    s[C_T] = tSec;
+    s[C_COUNT] = ct.count;
+    this.scanNow = ct.jiffiesAt(tSec);
+    this.scanCt = ct;
+    ct.forEachEntry(this.visit);
+    this.scanCt = null;
+    const ch = ct.chainStats();
+    s[C_CHAIN_MEAN] = ch.meanLen;
+    s[C_CHAIN_MAX] = ch.maxLen;
+    s[C_BUCKETS_USED] = ch.used;
+    for (let i = 0; i < TICK_COUNTERS.length; i++) s[C_CTR + i] = ct.stats[TICK_COUNTERS[i]!] ?? 0;
+    if ((this.n + 1) * NCOL > this.rows.length) {
+      const grown = new Float64Array(this.rows.length * 2);
+      grown.set(this.rows);
+      this.rows = grown;
+    }
+    this.rows.set(s, this.n * NCOL);
+    this.n++;
+    this.next = (Math.floor(tSec / this.interval + 1e-9) + 1) * this.interval;
+    if (this.auto && this.n > 2 * this.targetTicks) this.coarsen();
+  }
+
+  /** Lets the driver report an exact peak (e.g. tracked per packet) that fell between ticks. */
+  notePeak(count: number, tSec: number): void {
+    if (count > this.peakCount) {
+      this.peakCount = count;
+      this.peakT = tSec;
+    }
+  }
+
+  /** Auto mode: move to the smallest 1/2/5 x 10^k interval that is a multiple of the current one and keeps <= target rows. */
+  private coarsen(): void {
+    const t0 = this.rows[C_T]!;
+    const span = this.rows[(this.n - 1) * NCOL + C_T]! - t0;
+    let next = this.interval;
+    while (span / next > this.targetTicks || next === this.interval) {
+      let cand = niceCeil(next * 1.5);
+      while (Math.abs(cand / this.interval - Math.round(cand / this.interval)) > 1e-9)
+        cand = niceCeil(cand * 1.5);
+      next = cand;
+    }
+    this.interval = next;
+    // Keep the first row at or after each multiple of the new interval (cumulative counters stay exact).
+    let kept = 0;
+    let lastBin = Number.NEGATIVE_INFINITY;
+    for (let r = 0; r < this.n; r++) {
+      const t = this.rows[r * NCOL + C_T]!;
+      const bin = Math.floor(t / next + 1e-9);
+      const last = r === this.n - 1;
+      if (bin > lastBin || last) {
+        if (bin === lastBin && kept > 0) kept--; // the newest row replaces a same-bin row
+        if (kept !== r) this.rows.copyWithin(kept * NCOL, r * NCOL, (r + 1) * NCOL);
+        kept++;
+        lastBin = bin;
+      }
+    }
+    this.n = kept;
+    const tl = this.rows[(this.n - 1) * NCOL + C_T]!;
+    this.next = (Math.floor(tl / next + 1e-9) + 1) * next;
+  }
+
+  private col(r: number, c: number): number {
+    return this.rows[r * NCOL + c]!;
+  }
+
+  /** Count column as a typed array (for percentiles and charts). */
+  counts(): Float64Array {
+    const out = new Float64Array(this.n);
+    for (let r = 0; r < this.n; r++) out[r] = this.col(r, C_COUNT);
+    return out;
+  }
+
+  /** Cumulative counter value at the last row. */
+  lastCounter(name: TickCounter): number {
+    return this.n === 0 ? 0 : this.col(this.n - 1, C_CTR + TICK_COUNTERS.indexOf(name));
+  }
+
+  summary(): TimelineSummary {
+    const sorted = this.counts().sort();
+    const q = (p: number): number =>
+      sorted.length === 0 ? 0 : sorted[Math.min(sorted.length - 1, Math.ceil(p * sorted.length) - 1)]!;
+    let chainMax = 0;
+    for (let r = 0; r < this.n; r++) chainMax = Math.max(chainMax, this.col(r, C_CHAIN_MAX));
+    return {
+      interval: this.interval,
+      ticks: this.n,
+      peak: { count: this.peakCount, t: this.peakT - (this.origin ?? this.peakT) },
+      p50: q(0.5),
+      p95: q(0.95),
+      p99: q(0.99),
+      chainMax,
+    };
+  }
+
+  /** Rows for reports; memoryBytes from the model at each row's count. */
+  toRows(mem?: MemoryModel, buckets = 0): TimelineRow[] {
+    const out: TimelineRow[] = [];
+    const origin = this.origin ?? 0;
+    for (let r = 0; r < this.n; r++) {
+      const byProto: Record<string, number> = {};
+      PROTO_NAMES.forEach((p, i) => {
+        byProto[p] = this.col(r, C_PROTO + i);
+      });
+      const tcpStates: Record<string, number> = {};
+      TCP_STATES.forEach((s, i) => {
+        tcpStates[s] = this.col(r, C_TCP + i);
+      });
+      const d = (name: TickCounter): number => {
+        const c = C_CTR + TICK_COUNTERS.indexOf(name);
+        return this.col(r, c) - (r === 0 ? 0 : this.col(r - 1, c));
+      };
+      const count = this.col(r, C_COUNT);
+      const live = this.col(r, C_LIVE);
+      out.push({
+        t: this.col(r, C_T) - origin,
+        count,
+        live,
+        expired: this.col(r, C_EXPIRED),
+        assured: this.col(r, C_ASSURED),
+        unreplied: this.col(r, C_UNREPLIED),
+        byProto,
+        tcpStates,
+        new: d("new"),
+        delete: d("delete"),
+        early_drop: d("early_drop"),
+        drop: d("drop"),
+        insert_failed: d("insert_failed"),
+        invalid: d("invalid"),
+        chainMean: this.col(r, C_CHAIN_MEAN),
+        chainMax: this.col(r, C_CHAIN_MAX),
+        bucketsUsed: this.col(r, C_BUCKETS_USED),
+        memoryBytes: mem ? mem.totalBytes(count, buckets) : 0,
+      });
+    }
+    return out;
+  }
+}

@@ -1,0 +1,148 @@
+import { describe, expect, it } from "vitest";
+import { MemoryModel, SLAB_PRESETS } from "../engine/stats/memory.js";
+import { type ConntrackView, defaultInterval, niceCeil, Timeline } from "../engine/stats/timeline.js";
+
+/** A small table under test control: entries with proto, TCP state, status bits and an expiry time (s). */
+class FakeTable implements ConntrackView {
+  readonly store = { status: new Uint32Array(64), state: new Uint8Array(64), l4proto: new Uint8Array(64) };
+  readonly expiry = new Float64Array(64);
+  readonly inTable = new Set<number>();
+  stats: Record<string, number> = { new: 0, delete: 0, early_drop: 0, drop: 0, insert_failed: 0, invalid: 0 };
+  scans = 0;
+  get count(): number {
+    return this.inTable.size;
+  }
+  add(ct: number, proto: number, state: number, status: number, expiresAt: number): void {
+    this.store.l4proto[ct] = proto;
+    this.store.state[ct] = state;
+    this.store.status[ct] = status;
+    this.expiry[ct] = expiresAt;
+    this.inTable.add(ct);
+    this.stats.new!++;
+  }
+  remove(ct: number): void {
+    this.inTable.delete(ct);
+    this.stats.delete!++;
+  }
+  forEachEntry(cb: (ct: number) => void): void {
+    this.scans++;
+    for (const ct of this.inTable) cb(ct);
+  }
+  isExpired(ct: number, now: number): boolean {
+    return this.expiry[ct]! * 100 <= now;
+  }
+  jiffiesAt(t: number): number {
+    return t * 100;
+  }
+  chainStats() {
+    return { buckets: 1024, used: this.inTable.size, maxLen: this.inTable.size > 2 ? 2 : 1, meanLen: 1 };
+  }
+}
+
+describe("tick interval", () => {
+  it("rounds span/200 up to 1/2/5 x 10^k, at least 1 s", () => {
+    const table: [number, number][] = [
+      [0, 1],
+      [10, 1],
+      [200, 1],
+      [201, 2],
+      [1000, 5],
+      [1001, 10],
+      [3600, 20],
+      [86400, 500],
+      [604800, 5000],
+    ];
+    for (const [span, iv] of table) expect(defaultInterval(span), `span ${span}`).toBe(iv);
+    expect(niceCeil(0.03)).toBe(0.05);
+    expect(niceCeil(7)).toBe(10);
+  });
+});
+
+describe("Timeline", () => {
+  it("counts the kernel's count, live vs expired, by protocol, TCP state, ASSURED, UNREPLIED", () => {
+    const t = new FakeTable();
+    t.add(0, 6, 3, 0b1110, 1000); // tcp ESTABLISHED, seen reply + assured + confirmed
+    t.add(1, 6, 1, 0b1000, 5); // tcp SYN_SENT unreplied, expires at 5 s
+    t.add(2, 17, 0, 0b1000, 1000); // udp unreplied
+    t.add(3, 1, 0, 0b1010, 1000); // icmp replied
+    t.add(4, 99, 0, 0b1000, 1000); // other
+    const tl = new Timeline({ interval: 10 });
+    tl.origin = 0;
+    tl.onTick(0, t);
+    tl.onTick(10, t); // SYN_SENT expired but not reaped: still counted, not live
+    const rows = tl.toRows();
+    expect(rows).toHaveLength(2);
+    expect(rows[0]).toMatchObject({ t: 0, count: 5, live: 5, expired: 0, assured: 1, unreplied: 3 });
+    expect(rows[1]).toMatchObject({ t: 10, count: 5, live: 4, expired: 1 });
+    expect(rows[0]!.byProto).toMatchObject({ tcp: 2, udp: 1, icmp: 1, other: 1, gre: 0 });
+    expect(rows[0]!.tcpStates).toMatchObject({ ESTABLISHED: 1, SYN_SENT: 1, NONE: 0 });
+    expect(rows[0]!.new).toBe(5);
+    expect(rows[1]!.new).toBe(0);
+  });
+
+  it("per-interval deltas, skipped calls between ticks, peak between ticks, percentiles", () => {
+    const t = new FakeTable();
+    const tl = new Timeline({ interval: 5 });
+    tl.origin = 100;
+    let ct = 0;
+    let peak = 0;
+    let peakAt = 0;
+    for (let s = 100; s <= 150; s++) {
+      // grow by one entry per second, remove every 3rd second
+      t.add(ct++, 17, 0, 8, 1e9);
+      if (s % 3 === 0) t.remove(ct - 2);
+      if (t.count > peak) {
+        peak = t.count;
+        peakAt = s - 100;
+      }
+      tl.onTick(s, t);
+    }
+    expect(tl.length).toBe(11); // 100, 105, ..., 150
+    expect(t.scans).toBe(11); // only ticks scan the table
+    const rows = tl.toRows();
+    expect(rows.map((r) => r.t)).toEqual([0, 5, 10, 15, 20, 25, 30, 35, 40, 45, 50]);
+    const sumNew = rows.reduce((a, r) => a + r.new, 0);
+    expect(sumNew).toBe(t.stats.new);
+    expect(rows.reduce((a, r) => a + r.delete, 0)).toBe(t.stats.delete);
+    expect(rows[1]!.new).toBe(5);
+    for (let i = 0; i < rows.length; i++)
+      expect(rows[i]!.count).toBeLessThanOrEqual(rows[rows.length - 1]!.count);
+    const s = tl.summary();
+    expect(s.peak).toEqual({ count: peak, t: peakAt });
+    expect(peakAt % 5).not.toBe(0); // the peak fell between ticks and was still caught
+    expect(s.p50).toBe([...tl.counts()].sort((a, b) => a - b)[5]);
+    expect(s.p99).toBe(rows[10]!.count);
+  });
+
+  it("auto mode coarsens along 1/2/5 and keeps cumulative counters exact", () => {
+    const t = new FakeTable();
+    const tl = new Timeline({ targetTicks: 20 });
+    tl.origin = 0;
+    for (let s = 0; s <= 1000; s++) {
+      if (s % 10 === 0) {
+        t.stats.new! += 7;
+        t.stats.drop! += 1;
+      }
+      tl.onTick(s, t);
+    }
+    expect([1, 2, 5, 10, 20, 50, 100]).toContain(tl.interval);
+    expect(tl.length).toBeLessThanOrEqual(41);
+    expect(1000 / tl.interval).toBeLessThanOrEqual(40);
+    const rows = tl.toRows();
+    for (let i = 1; i < rows.length; i++) {
+      expect(rows[i]!.t % tl.interval).toBe(0);
+      expect(rows[i]!.t - rows[i - 1]!.t).toBe(tl.interval);
+    }
+    expect(rows.reduce((a, r) => a + r.new, 0)).toBe(t.stats.new);
+    expect(rows.reduce((a, r) => a + r.drop, 0)).toBe(t.stats.drop);
+  });
+
+  it("memory per row from the model", () => {
+    const t = new FakeTable();
+    for (let i = 0; i < 17; i++) t.add(i, 17, 0, 8, 1e9);
+    const tl = new Timeline({ interval: 1 });
+    tl.record(0, t);
+    const mem = new MemoryModel(SLAB_PRESETS["6.18"]);
+    expect(tl.toRows(mem, 512)[0]!.memoryBytes).toBe(2 * 4096 + 512 * 8);
+  });
+});
