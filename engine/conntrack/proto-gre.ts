@@ -1,0 +1,62 @@
+/**
+ * GRE tracker (net/netfilter/nf_conntrack_proto_gre.c, 6.x). Tuples: GRE v0 is portless (keys 0), v1 (PPTP)
+ * uses the call id; v1 with a non-PPP protocol already failed in decode (no tuple). The handler itself has
+ * no error checks.
+ *
+ * Per-entry words at store.proto[ct * PROTO_WORDS + ...] (ct->proto.gre, copied on the first packet so a
+ * helper could raise them per entry, as the PPTP helper does):
+ *   GRE_W_TIMEOUT (0): unreplied timeout, jiffies.
+ *   GRE_W_STREAM_TIMEOUT (1): replied timeout, jiffies.
+ */
+import type { PacketBatch } from "../decode/packet-batch.js";
+import type { CtStore } from "./ct-store.js";
+import { PROTO_WORDS } from "./ct-store.js";
+import {
+  type CtContext,
+  type Dir,
+  IPS_ASSURED,
+  IPS_CONFIRMED,
+  IPS_SEEN_REPLY,
+  type L4Tracker,
+  V_ACCEPT,
+  type Verdict,
+} from "./l4proto.js";
+
+const IPS_NAT_CLASH = 1 << 12;
+
+export const GRE_W_TIMEOUT = 0;
+export const GRE_W_STREAM_TIMEOUT = 1;
+
+/** nf_conntrack_gre_packet */
+function grePacket(
+  ctx: CtContext,
+  ct: number,
+  _pkt: PacketBatch,
+  _i: number,
+  _dir: Dir,
+  _ctinfo: number,
+): Verdict {
+  const store = ctx.store;
+  const w = ct * PROTO_WORDS;
+  if ((store.status[ct]! & IPS_CONFIRMED) === 0) {
+    store.proto[w + GRE_W_STREAM_TIMEOUT] = ctx.settings.greTimeoutStream;
+    store.proto[w + GRE_W_TIMEOUT] = ctx.settings.greTimeout;
+  }
+  const status = store.status[ct]!;
+  // Seen traffic both ways: a GRE connection. Extend timeout and assure.
+  if ((status & IPS_SEEN_REPLY) !== 0) {
+    ctx.refresh(ct, store.proto[w + GRE_W_STREAM_TIMEOUT]!);
+    if ((status & IPS_NAT_CLASH) !== 0) return V_ACCEPT;
+    store.status[ct] = store.status[ct]! | IPS_ASSURED;
+  } else {
+    ctx.refresh(ct, store.proto[w + GRE_W_TIMEOUT]!);
+  }
+  return V_ACCEPT;
+}
+
+export const greTracker: L4Tracker = {
+  protonum: 47,
+  packet: grePacket,
+  canEarlyDrop: (_store: CtStore, _ct: number): boolean => false,
+  stateName: (_store: CtStore, _ct: number): string | null => null,
+};

@@ -1,0 +1,138 @@
+/**
+ * A minimal stand-in for the conntrack core, enough to drive one L4 tracker through a conversation:
+ * entries are allocated by hand, the tracker runs, then the fake does what nf_conntrack_in/confirm do
+ * around it (free an invalid unconfirmed entry, confirm after the first accepted packet with
+ * timeout += now, set SEEN_REPLY after an accepted reply). Time starts at the kernel's INITIAL_JIFFIES
+ * ((u32)-300*HZ) so every scenario longer than 300 s crosses the u32 wrap.
+ */
+import { CtStore, PROTO_WORDS, T_PORTS, T_PROTO, TUPLE_WORDS } from "../../engine/conntrack/ct-store.js";
+import {
+  type CtContext,
+  type Dir,
+  IP_CT_DIR_REPLY,
+  IP_CT_ESTABLISHED,
+  IP_CT_ESTABLISHED_REPLY,
+  IP_CT_NEW,
+  IPS_CONFIRMED,
+  IPS_FIXED_TIMEOUT,
+  IPS_SEEN_REPLY,
+  type L4Tracker,
+  V_ACCEPT,
+  type Verdict,
+} from "../../engine/conntrack/l4proto.js";
+import { type CtSettings, resolveSettings } from "../../engine/conntrack/settings.js";
+import {
+  L4_HDR_OK,
+  NFPROTO_IPV4,
+  PacketBatch,
+  PK_IP,
+  SCTP_MAX_CHUNKS,
+} from "../../engine/decode/packet-batch.js";
+
+export const HZ = 250;
+const INITIAL_JIFFIES = (-300 * HZ) >>> 0;
+
+export class FakeCore implements CtContext {
+  readonly store = new CtStore(16);
+  readonly settings: CtSettings;
+  now = INITIAL_JIFFIES;
+  private next = 0;
+  readonly freed = new Set<number>();
+
+  constructor(settings: CtSettings = resolveSettings({}, HZ)) {
+    this.settings = settings;
+  }
+
+  /** Capture time in seconds since the start of the scenario -> jiffies. */
+  at(sec: number): this {
+    this.now = (INITIAL_JIFFIES + Math.round(sec * HZ)) >>> 0;
+    return this;
+  }
+
+  refresh(ct: number, extra: number): void {
+    const st = this.store.status[ct]!;
+    if (st & IPS_FIXED_TIMEOUT) return;
+    this.store.timeout[ct] = st & IPS_CONFIRMED ? (this.now + extra) >>> 0 : extra;
+  }
+
+  kill(ct: number): void {
+    this.freed.add(ct);
+  }
+
+  /** init_conntrack: a fresh entry whose ORIGINAL tuple has the given ports word and protocol. */
+  alloc(protonum: number, sport = 0, dport = 0, l3 = NFPROTO_IPV4): number {
+    const ct = this.next++;
+    this.store.reset(ct);
+    this.store.l4proto[ct] = protonum;
+    const t = ct * 2 * TUPLE_WORDS;
+    this.store.tuple[t + T_PORTS] = ((sport << 16) | dport) >>> 0;
+    this.store.tuple[t + T_PROTO] = (l3 << 8) | protonum;
+    return ct;
+  }
+
+  /** Runs the tracker for a packet of `dir` and applies the core's after-handler steps. */
+  process(tracker: L4Tracker, ct: number, pkt: PacketBatch, dir: Dir, i = 0): Verdict {
+    const st = this.store.status[ct]!;
+    const ctinfo =
+      dir === IP_CT_DIR_REPLY ? IP_CT_ESTABLISHED_REPLY : st & IPS_SEEN_REPLY ? IP_CT_ESTABLISHED : IP_CT_NEW;
+    const v = tracker.packet(this, ct, pkt, i, dir, ctinfo);
+    if (v !== V_ACCEPT) {
+      if ((st & IPS_CONFIRMED) === 0) this.freed.add(ct);
+      return v;
+    }
+    if (dir === IP_CT_DIR_REPLY) this.store.status[ct] = this.store.status[ct]! | IPS_SEEN_REPLY;
+    if ((this.store.status[ct]! & IPS_CONFIRMED) === 0) {
+      this.store.status[ct] = this.store.status[ct]! | IPS_CONFIRMED;
+      this.store.timeout[ct] = (this.store.timeout[ct]! + this.now) >>> 0;
+    }
+    return v;
+  }
+
+  /** Seconds until expiry (what conntrack -L prints before truncation); negative once expired. */
+  remaining(ct: number): number {
+    return ((this.store.timeout[ct]! - this.now) | 0) / HZ;
+  }
+
+  status(ct: number): number {
+    return this.store.status[ct]!;
+  }
+
+  word(ct: number, w: number): number {
+    return this.store.proto[ct * PROTO_WORDS + w]!;
+  }
+}
+
+export interface PktSpec {
+  l3?: number;
+  proto?: number;
+  flags?: number;
+  sport?: number;
+  dport?: number;
+  x0?: number;
+  x1?: number;
+  /** SCTP chunks: [type, flags] pairs in order; nchunks defaults to their count. */
+  chunks?: readonly (readonly [number, number])[];
+  nchunks?: number;
+}
+
+/** One decoded packet in row 0 of a fresh batch (tests only: allocates). */
+export function pkt(spec: PktSpec = {}): PacketBatch {
+  const b = new PacketBatch(8);
+  b.clearRow(0);
+  b.kind[0] = PK_IP;
+  b.l3[0] = spec.l3 ?? NFPROTO_IPV4;
+  b.proto[0] = spec.proto ?? 0;
+  b.l4flags[0] = spec.flags ?? L4_HDR_OK;
+  b.sport[0] = spec.sport ?? 0;
+  b.dport[0] = spec.dport ?? 0;
+  b.x0[0] = spec.x0 ?? 0;
+  b.x1[0] = spec.x1 ?? 0;
+  const ch = spec.chunks ?? [];
+  for (let k = 0; k < ch.length && k < SCTP_MAX_CHUNKS; k++) {
+    b.chunks[k] = ch[k]![0];
+    b.chunkFlags[k] = ch[k]![1];
+  }
+  b.nchunks[0] = spec.nchunks ?? ch.length;
+  b.count = 1;
+  return b;
+}
