@@ -1,0 +1,120 @@
+/** Classic libpcap format: 24-byte file header, then 16-byte record headers (ts_sec, ts_frac, incl_len, orig_len). */
+
+import { BaseReader, MAX_RECORD_BYTES, PARSE_FATAL, PARSE_FULL, type ReaderInit } from "./reader.js";
+import type { RecordBatch } from "./record-batch.js";
+
+export const PCAP_HEADER_BYTES = 24;
+const REC_HDR = 16;
+/** libpcap's MAXIMUM_SNAPLEN: records up to this are accepted even when the header's snaplen is smaller. */
+export const PCAP_MAX_SNAPLEN = 262144;
+
+export interface PcapHeader {
+  le: boolean;
+  nanosecond: boolean;
+  snaplen: number;
+  linkType: number;
+}
+
+export class PcapReader extends BaseReader {
+  private readonly le: boolean;
+  /** incl_len above this is an error (absurd length). */
+  private readonly maxCaplen: number;
+  /** incl_len above this (but sane) is delivered and counted as odd. */
+  private readonly snaplen: number;
+  private readonly fracLimit: number;
+  private readonly nsPerFrac: number;
+  private readonly linkType: number;
+
+  constructor(init: ReaderInit, hdr: PcapHeader) {
+    super(init);
+    this.le = hdr.le;
+    this.snaplen = hdr.snaplen === 0 ? PCAP_MAX_SNAPLEN : hdr.snaplen;
+    this.maxCaplen = Math.min(Math.max(this.snaplen, PCAP_MAX_SNAPLEN), MAX_RECORD_BYTES);
+    this.fracLimit = hdr.nanosecond ? 1e9 : 1e6;
+    this.nsPerFrac = hdr.nanosecond ? 1 : 1000;
+    this.linkType = hdr.linkType;
+    this.wanting = "record header";
+  }
+
+  protected parse(batch: RecordBatch): number {
+    const dv = this.dv;
+    const le = this.le;
+    const end = this.end;
+    const cap = batch.capacity;
+    let p = this.start;
+    let n = batch.count;
+    let need = PARSE_FULL;
+    while (n < cap) {
+      if (end - p < REC_HDR) {
+        this.wanting = "record header";
+        need = REC_HDR;
+        break;
+      }
+      const caplen = dv.getUint32(p + 8, le);
+      if (caplen > this.maxCaplen) {
+        this.start = p;
+        batch.count = n;
+        return this.fail(p, `record captured length ${caplen} exceeds limit ${this.maxCaplen}`);
+      }
+      const total = REC_HDR + caplen;
+      if (end - p < total) {
+        this.wanting = "record data";
+        need = total;
+        break;
+      }
+      let sec = dv.getUint32(p, le);
+      let frac = dv.getUint32(p + 4, le);
+      const origlen = dv.getUint32(p + 12, le);
+      if (caplen > this.snaplen || caplen > origlen || frac >= this.fracLimit) {
+        // Rare path: odd but readable record.
+        if (!this.odd(p, caplen, origlen, frac)) {
+          this.start = p;
+          batch.count = n;
+          return PARSE_FATAL;
+        }
+        if (frac >= this.fracLimit) {
+          const carry = Math.floor(frac / this.fracLimit);
+          sec += carry;
+          frac -= carry * this.fracLimit;
+        }
+      }
+      batch.offset[n] = p + REC_HDR;
+      batch.caplen[n] = caplen;
+      batch.origlen[n] = origlen;
+      batch.tsSec[n] = sec;
+      batch.tsNsec[n] = frac * this.nsPerFrac;
+      batch.linkType[n] = this.linkType;
+      batch.packetNo[n] = ++this.packets;
+      batch.fileOffset[n] = this.base + p;
+      n++;
+      p += total;
+    }
+    this.start = p;
+    batch.count = n;
+    return need;
+  }
+
+  /** Counts an odd record's anomalies; false (after setting error) when strict makes them fatal. */
+  private odd(p: number, caplen: number, origlen: number, frac: number): boolean {
+    if (
+      caplen > this.snaplen &&
+      !this.anomaly(p, "record:caplen>snaplen", `captured length ${caplen} exceeds snaplen ${this.snaplen}`)
+    ) {
+      return false;
+    }
+    if (
+      caplen > origlen &&
+      !this.anomaly(
+        p,
+        "record:caplen>origlen",
+        `captured length ${caplen} exceeds original length ${origlen}`,
+      )
+    ) {
+      return false;
+    }
+    return (
+      frac < this.fracLimit ||
+      this.anomaly(p, "record:ts-fraction>=1s", `timestamp fraction ${frac} is not below ${this.fracLimit}`)
+    );
+  }
+}
