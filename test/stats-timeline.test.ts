@@ -1,43 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { MemoryModel, SLAB_PRESETS } from "../engine/stats/memory.js";
-import { type ConntrackView, defaultInterval, niceCeil, Timeline } from "../engine/stats/timeline.js";
-
-/** A small table under test control: entries with proto, TCP state, status bits and an expiry time (s). */
-class FakeTable implements ConntrackView {
-  readonly store = { status: new Uint32Array(64), state: new Uint8Array(64), l4proto: new Uint8Array(64) };
-  readonly expiry = new Float64Array(64);
-  readonly inTable = new Set<number>();
-  stats: Record<string, number> = { new: 0, delete: 0, early_drop: 0, drop: 0, insert_failed: 0, invalid: 0 };
-  scans = 0;
-  get count(): number {
-    return this.inTable.size;
-  }
-  add(ct: number, proto: number, state: number, status: number, expiresAt: number): void {
-    this.store.l4proto[ct] = proto;
-    this.store.state[ct] = state;
-    this.store.status[ct] = status;
-    this.expiry[ct] = expiresAt;
-    this.inTable.add(ct);
-    this.stats.new!++;
-  }
-  remove(ct: number): void {
-    this.inTable.delete(ct);
-    this.stats.delete!++;
-  }
-  forEachEntry(cb: (ct: number) => void): void {
-    this.scans++;
-    for (const ct of this.inTable) cb(ct);
-  }
-  isExpired(ct: number, now: number): boolean {
-    return this.expiry[ct]! * 100 <= now;
-  }
-  jiffiesAt(t: number): number {
-    return t * 100;
-  }
-  chainStats() {
-    return { buckets: 1024, used: this.inTable.size, maxLen: this.inTable.size > 2 ? 2 : 1, meanLen: 1 };
-  }
-}
+import { defaultInterval, niceCeil, Timeline } from "../engine/stats/timeline.js";
+import { FakeTable } from "./report-fixture.js";
 
 describe("tick interval", () => {
   it("rounds span/200 up to 1/2/5 x 10^k, at least 1 s", () => {
