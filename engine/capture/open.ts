@@ -52,27 +52,43 @@ export async function openCapture(
   path: string,
   opts: OpenOptions = {},
 ): Promise<CaptureReader | CaptureError> {
+  if (path === "-") return openCaptureStream("-", process.stdin, opts);
   const file = path;
-  const strict = opts.strict ?? false;
-  const bufSize = Math.max(64 * 1024, Math.min(opts.bufferSize ?? DEFAULT_BUFFER_BYTES, MAX_RECORD_BYTES));
   let src: ByteSource;
   let totalBytes: number | null = null;
-  if (path === "-") {
-    src = new StreamSource(process.stdin[Symbol.asyncIterator]());
-  } else {
-    try {
-      const fh = await open(path, "r");
-      const st = await fh.stat().catch(() => null);
-      if (st?.isDirectory()) {
-        await fh.close();
-        return new CaptureError(file, 0, 0, "cannot read: is a directory");
-      }
-      totalBytes = st?.isFile() ? st.size : null;
-      src = new FileSource(fh);
-    } catch (e) {
-      return new CaptureError(file, 0, 0, `cannot open: ${errorText(e)}`);
+  try {
+    const fh = await open(path, "r");
+    const st = await fh.stat().catch(() => null);
+    if (st?.isDirectory()) {
+      await fh.close();
+      return new CaptureError(file, 0, 0, "cannot read: is a directory");
     }
+    totalBytes = st?.isFile() ? st.size : null;
+    src = new FileSource(fh);
+  } catch (e) {
+    return new CaptureError(file, 0, 0, `cannot open: ${errorText(e)}`);
   }
+  return openSource(file, src, totalBytes, opts);
+}
+
+/** Reads a capture from any byte stream (stdin, a pipe, a socket); `name` is used in errors. */
+export function openCaptureStream(
+  name: string,
+  input: AsyncIterable<Uint8Array>,
+  opts: OpenOptions = {},
+): Promise<CaptureReader | CaptureError> {
+  return openSource(name, new StreamSource(input[Symbol.asyncIterator]()), null, opts);
+}
+
+async function openSource(
+  file: string,
+  raw: ByteSource,
+  totalBytes: number | null,
+  opts: OpenOptions,
+): Promise<CaptureReader | CaptureError> {
+  const strict = opts.strict ?? false;
+  const bufSize = Math.max(64 * 1024, Math.min(opts.bufferSize ?? DEFAULT_BUFFER_BYTES, MAX_RECORD_BYTES));
+  let src = raw;
   const bail = async (offset: number, message: string): Promise<CaptureError> => {
     await src.close();
     return new CaptureError(file, offset, 0, message);
@@ -84,7 +100,6 @@ export async function openCapture(
   let gzip = false;
   if (end >= 2 && buf[0] === 0x1f && buf[1] === 0x8b) {
     gzip = true;
-    const raw = src;
     src = new GzipSource(drain(raw, buf.slice(0, end)), () => void raw.close());
     [end, eof] = await fillTo(src, buf, 0, DETECT_BYTES);
     if (end < 0) return bail(0, src.failure ?? "read failed");

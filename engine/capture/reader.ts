@@ -145,16 +145,17 @@ export abstract class BaseReader implements CaptureReader {
       this.end -= this.start;
       this.start = 0;
     }
-    if (need > this.buf.length) {
-      // need was validated against MAX_RECORD_BYTES by parse() before it got here.
-      const size = Math.min(Math.max(need, this.buf.length * 2), MAX_BUFFER_BYTES);
-      const grown = new Uint8Array(size);
-      grown.set(this.buf.subarray(0, this.end));
-      this.buf = grown;
-      this.dv = new DataView(grown.buffer);
-    }
     let got = 0;
-    while (this.end < this.buf.length && (this.end < need || got < MIN_REFILL_BYTES)) {
+    while (this.end < need || (got < MIN_REFILL_BYTES && this.end < this.buf.length)) {
+      if (this.end === this.buf.length) {
+        // Grow only once the buffer is full of real input, so a huge length field in a short or
+        // streamed input costs at most 2x the bytes actually present (need <= MAX_RECORD_BYTES + header).
+        const size = Math.min(this.buf.length * 2, MAX_BUFFER_BYTES);
+        const grown = new Uint8Array(size);
+        grown.set(this.buf.subarray(0, this.end));
+        this.buf = grown;
+        this.dv = new DataView(grown.buffer);
+      }
       const n = await this.src.read(this.buf, this.end, this.buf.length - this.end);
       if (n < 0) {
         this.fail(this.end, this.src.failure ?? "read failed");
