@@ -1,0 +1,490 @@
+/**
+ * The conntrack table and its per-packet entry point, in the kernel's order of operations
+ * (nf_conntrack_core.c, reference §2-§3): tuple, ICMP error path, lookup with lazy reaping, init_conntrack
+ * with the nf_conntrack_max / early_drop rule, the protocol handler, SEEN_REPLY, confirm.
+ * Nothing is allocated per packet: tuples are built in a scratch Uint32Array, entries live in a CtStore.
+ */
+import {
+  L4_CSUM_BAD,
+  L4_HDR_OK,
+  L4_ICMP_INNER_OK,
+  L4_TUPLE_OK,
+  NFPROTO_IPV4,
+  NFPROTO_IPV6,
+  type PacketBatch,
+  PK_IP,
+} from "../decode/packet-batch.js";
+import { CtClock, jdiff } from "./clock.js";
+import { type CtStateCounters, type CtStatsCounters, newCtStateCounters, newCtStats } from "./ct-stats.js";
+import type { CtStore } from "./ct-store.js";
+import { T_DST, T_PORTS, TUPLE_WORDS } from "./ct-store.js";
+import { type CtGc, ExactGc, type GcHost, type GcMode, KernelGc } from "./gc.js";
+import {
+  type CtContext,
+  type Dir,
+  IP_CT_DIR_REPLY,
+  IP_CT_ESTABLISHED,
+  IP_CT_ESTABLISHED_REPLY,
+  IP_CT_NEW,
+  IP_CT_RELATED,
+  IPS_ASSURED,
+  IPS_CONFIRMED,
+  IPS_DYING,
+  IPS_EXPECTED,
+  IPS_FIXED_TIMEOUT,
+  IPS_SEEN_REPLY,
+  type L4Tracker,
+  V_DROP,
+  V_REPEAT,
+} from "./l4proto.js";
+import type { CtSettings } from "./settings.js";
+import { CtTable, NIL } from "./table.js";
+import { TRACKERS } from "./trackers.js";
+import {
+  hashTuple,
+  IPPROTO_ICMP,
+  IPPROTO_ICMPV6,
+  innerTupleFromRow,
+  invertTuple,
+  tupleCopy,
+  tupleEqual,
+  tupleFromRow,
+} from "./tuple.js";
+
+export interface ConntrackOptions {
+  /** GC model: the 6.x gc_worker (default) or removal exactly at expiry. */
+  gc?: GcMode;
+  /** Seeds the tuple hash key and the confirm chain-length PRNG (default 1). */
+  seed?: number;
+  /** Initial entry pool size (doubles when full; default min(max, 1024), at least 2). */
+  capacity?: number;
+  /** Allocate the table in SharedArrayBuffers. */
+  shared?: boolean;
+  /** Jiffies at the first capture time seen (default 2^32 - 300 * hz, like the kernel's INITIAL_JIFFIES). */
+  jiffiesOrigin?: number;
+  /** GC work budget per run (see gc.ts). */
+  gcScanBudget?: number;
+  /** Tracker table override (256 entries by protocol number); default: trackers.ts. */
+  trackers?: readonly L4Tracker[];
+}
+
+const NF_CT_EVICTION_RANGE = 8;
+const MIN_CHAINLEN = 50;
+const MAX_CHAINLEN = 30;
+
+/** ICMPv6 types never tracked (noct_valid_new): MLD 130-132, RS/RA/NS/NA 133-136, MLDv2 report 143. */
+const ICMPV6_NOCT = new Uint8Array(256);
+for (const t of [130, 131, 132, 133, 134, 135, 136, 143]) ICMPV6_NOCT[t] = 1;
+
+// Scratch tuple slots.
+const S_TUPLE = 0;
+const S_INV = TUPLE_WORDS;
+
+export class Conntrack implements CtContext, GcHost {
+  readonly settings: CtSettings;
+  readonly table: CtTable;
+  readonly stats: CtStatsCounters;
+  /** Packets by ct state right after conntrack (nft `ct state` at prerouting). */
+  readonly ctstate: CtStateCounters;
+  readonly gc: CtGc;
+  readonly clock: CtClock;
+  readonly trackers: readonly L4Tracker[];
+  /** Current time in u32 jiffies (last packet or advanceTo). */
+  now = 0;
+  private readonly hashSeed: number;
+  private rng: number;
+  private readonly scratch = new Uint32Array(TUPLE_WORDS * 2);
+
+  constructor(settings: CtSettings, opts: ConntrackOptions = {}) {
+    this.settings = settings;
+    const seed = (opts.seed ?? 1) >>> 0;
+    this.hashSeed = Math.imul(seed ^ 0x9e3779b9, 0x85ebca6b) >>> 0;
+    this.rng = Math.imul(seed + 0x6d2b79f5, 0xc2b2ae35) >>> 0 || 1;
+    const initial = opts.capacity ?? Math.min(settings.max > 0 ? settings.max + 1 : 1024, 1024);
+    this.table = new CtTable(settings.buckets, initial, opts.shared ?? false);
+    this.stats = newCtStats();
+    this.ctstate = newCtStateCounters();
+    this.clock = new CtClock(settings.hz, opts.jiffiesOrigin);
+    this.trackers = opts.trackers ?? TRACKERS;
+    this.gc = opts.gc === "exact" ? new ExactGc(this) : new KernelGc(this, opts.gcScanBudget);
+  }
+
+  get store(): CtStore {
+    return this.table.store;
+  }
+
+  /** nf_conntrack_count: allocated entries incl. expired-not-yet-reaped. */
+  get count(): number {
+    return this.table.count;
+  }
+
+  jiffiesAt(tSec: number): number {
+    return this.clock.atSeconds(tSec);
+  }
+
+  /** nf_ct_is_expired. */
+  isExpired(ct: number, nowJiffies: number): boolean {
+    return jdiff(this.table.store.timeout[ct]!, nowJiffies) <= 0;
+  }
+
+  advanceTo(tSec: number): void {
+    this.tick(this.clock.atSeconds(tSec));
+  }
+
+  /** Moves the clock to `now` (u32 jiffies) and runs the GC up to it. */
+  tick(now: number): void {
+    this.gc.start(now);
+    this.gc.runUntil(now);
+    this.now = now;
+  }
+
+  // nf_conntrack_in (+ nf_confirm right after an accepted first packet)
+  process(pkt: PacketBatch, i: number): void {
+    this.tick(this.clock.at(pkt.tsSec[i]!, pkt.tsNsec[i]!));
+    if (pkt.kind[i] !== PK_IP) return;
+    const stats = this.stats;
+    const flags = pkt.l4flags[i]!;
+    const proto = pkt.proto[i]!;
+    const l3 = pkt.l3[i]!;
+    if (
+      (proto === IPPROTO_ICMP && l3 === NFPROTO_IPV4) ||
+      (proto === IPPROTO_ICMPV6 && l3 === NFPROTO_IPV6)
+    ) {
+      // nf_conntrack_handle_icmp
+      const r = this.icmpError(pkt, i, proto, flags);
+      if (r < 0) {
+        stats.error++;
+        this.ctstate.invalid++;
+        return;
+      }
+      if (r === 0) return; // RELATED or UNTRACKED: done
+    }
+    if ((flags & L4_TUPLE_OK) === 0) {
+      stats.invalid++;
+      this.ctstate.invalid++;
+      return;
+    }
+    const t = this.scratch;
+    tupleFromRow(pkt, i, t, S_TUPLE);
+    const hash = hashTuple(t, S_TUPLE, this.hashSeed);
+    for (let attempt = 0; attempt < 4; attempt++) {
+      // resolve_normal_ct
+      let ct: number;
+      let dir: Dir = 0;
+      let ctinfo: number;
+      const node = this.find(t, S_TUPLE, hash);
+      if (node === NIL) {
+        // init_conntrack
+        if (!invertTuple(t, S_TUPLE, t, S_INV)) {
+          stats.invalid++;
+          this.ctstate.invalid++;
+          return;
+        }
+        const max = this.settings.max;
+        if (max !== 0 && this.table.count + 1 > max && !this.earlyDrop(hash)) {
+          this.gc.earlyDrop = true;
+          stats.drop++;
+          return;
+        }
+        ct = this.table.alloc();
+        const store = this.table.store;
+        store.l4proto[ct] = proto;
+        tupleCopy(t, S_TUPLE, store.tuple, ct * 2 * TUPLE_WORDS);
+        tupleCopy(t, S_INV, store.tuple, (ct * 2 + 1) * TUPLE_WORDS);
+        ctinfo = IP_CT_NEW;
+      } else {
+        ct = node >> 1;
+        dir = (node & 1) as Dir;
+        const st = this.table.store.status[ct]!;
+        if (dir === IP_CT_DIR_REPLY) ctinfo = IP_CT_ESTABLISHED_REPLY;
+        else if ((st & IPS_SEEN_REPLY) !== 0) ctinfo = IP_CT_ESTABLISHED;
+        else if ((st & IPS_EXPECTED) !== 0) ctinfo = IP_CT_RELATED;
+        else ctinfo = IP_CT_NEW;
+      }
+      const v = this.trackers[proto]!.packet(this, ct, pkt, i, dir, ctinfo);
+      const store = this.table.store;
+      const st = store.status[ct]!;
+      if (v <= 0) {
+        // Release the skb's reference: an unconfirmed entry dies with it.
+        if ((st & IPS_CONFIRMED) === 0) this.freeUnconfirmed(ct);
+        if (v === V_REPEAT) continue;
+        stats.invalid++;
+        if (v === V_DROP) stats.drop++;
+        else this.ctstate.invalid++;
+        if ((flags & L4_CSUM_BAD) !== 0 && this.settings.checksum) stats.bad_checksum++;
+        return;
+      }
+      if ((st & IPS_CONFIRMED) !== 0) {
+        if ((st & IPS_DYING) === 0) {
+          if (ctinfo === IP_CT_ESTABLISHED_REPLY) store.status[ct] = st | IPS_SEEN_REPLY;
+          this.gc.onRefresh(ct);
+        }
+        if (ctinfo === IP_CT_RELATED) this.ctstate.rel++;
+        else this.ctstate.est++;
+        return;
+      }
+      // Unconfirmed: first packet of a new entry, accepted.
+      this.ctstate.new++;
+      this.confirm(ct, hash);
+      return;
+    }
+    // Repeated NF_REPEAT (a tracker bug): count as invalid like the kernel's final verdict would.
+    stats.invalid++;
+  }
+
+  /**
+   * nf_conntrack_icmpv4_error / nf_conntrack_icmpv6_error (+ nf_conntrack_inet_error).
+   * Returns -1 = error (-NF_ACCEPT), 0 = packet handled (RELATED or untracked), 1 = track normally.
+   */
+  private icmpError(pkt: PacketBatch, i: number, proto: number, flags: number): number {
+    if ((flags & L4_HDR_OK) === 0 || (flags & L4_TUPLE_OK) === 0) return -1; // short packet
+    if (this.settings.checksum && (flags & L4_CSUM_BAD) !== 0) {
+      this.stats.bad_checksum++;
+      return -1;
+    }
+    const type = pkt.dport[i]! >>> 8;
+    if (proto === IPPROTO_ICMP) {
+      if (type > 18) return -1; // NR_ICMP_TYPES
+      if (type !== 3 && type !== 4 && type !== 5 && type !== 11 && type !== 12) return 1; // !icmp_is_err
+    } else {
+      if (ICMPV6_NOCT[type] === 1) {
+        this.stats.untracked++;
+        this.ctstate.untracked++;
+        return 0;
+      }
+      if (type >= 128) return 1;
+    }
+    // nf_conntrack_inet_error
+    if ((flags & L4_ICMP_INNER_OK) === 0) return -1;
+    const t = this.scratch;
+    innerTupleFromRow(pkt, i, t, S_TUPLE);
+    if (!invertTuple(t, S_TUPLE, t, S_INV)) return -1;
+    const node = this.find(t, S_INV, hashTuple(t, S_INV, this.hashSeed));
+    if (node === NIL) return -1;
+    // The outer destination must be the address the matched direction was sent to.
+    const tuple = this.table.store.tuple;
+    const o = node * TUPLE_WORDS + T_DST;
+    const a = i * 4;
+    if (
+      tuple[o] !== pkt.dst[a] ||
+      tuple[o + 1] !== pkt.dst[a + 1] ||
+      tuple[o + 2] !== pkt.dst[a + 2] ||
+      tuple[o + 3] !== pkt.dst[a + 3]
+    )
+      return -1;
+    this.ctstate.rel++; // RELATED / RELATED_REPLY: no refresh, no state change
+    return 0;
+  }
+
+  // ____nf_conntrack_find: walk the chain, reaping every expired entry met before the match.
+  private find(t: Uint32Array, o: number, hash: number): number {
+    const table = this.table;
+    const now = this.now;
+    let node = table.head[table.bucketOf(hash)]!;
+    while (node !== NIL) {
+      const store = table.store;
+      const ct = node >> 1;
+      if (jdiff(store.timeout[ct]!, now) <= 0) {
+        this.gcExpired(ct);
+        node = table.next[node]!;
+        continue;
+      }
+      if (tupleEqual(store.tuple, node * TUPLE_WORDS, t, o)) return node;
+      node = table.next[node]!;
+    }
+    return NIL;
+  }
+
+  // early_drop + early_drop_list: the 8 buckets from the new tuple's bucket.
+  private earlyDrop(hash: number): boolean {
+    const table = this.table;
+    const now = this.now;
+    let bucket = table.bucketOf(hash);
+    for (let k = 0; k < NF_CT_EVICTION_RANGE; k++) {
+      if (k > 0) bucket = (bucket + 1) % table.buckets;
+      let drops = 0;
+      let node = table.head[bucket]!;
+      while (node !== NIL) {
+        const store = table.store;
+        const ct = node >> 1;
+        const st = store.status[ct]!;
+        if (jdiff(store.timeout[ct]!, now) <= 0) {
+          this.gcExpired(ct);
+        } else if ((st & (IPS_ASSURED | IPS_DYING)) === 0 && (st & IPS_CONFIRMED) !== 0) {
+          this.deleteEntry(ct);
+          drops++;
+        }
+        node = table.next[node]!;
+      }
+      if (drops > 0) {
+        this.stats.early_drop += drops;
+        return true;
+      }
+    }
+    return false;
+  }
+
+  // __nf_conntrack_confirm
+  private confirm(ct: number, hash: number): void {
+    const table = this.table;
+    const store = table.store;
+    const stats = this.stats;
+    const st = store.status[ct]!;
+    if ((st & IPS_DYING) !== 0) {
+      stats.insert_failed++;
+      this.freeUnconfirmed(ct);
+      return;
+    }
+    const oo = ct * 2 * TUPLE_WORDS;
+    const ro = oo + TUPLE_WORDS;
+    const ob = table.bucketOf(hash);
+    const rb = table.bucketOf(hashTuple(store.tuple, ro, this.hashSeed));
+    const maxChainlen = MIN_CHAINLEN + (this.random() % MAX_CHAINLEN);
+    for (let pass = 0; pass < 2; pass++) {
+      let chainlen = 0;
+      const to = pass === 0 ? oo : ro;
+      let node = table.head[pass === 0 ? ob : rb]!;
+      while (node !== NIL) {
+        if (tupleEqual(store.tuple, node * TUPLE_WORDS, store.tuple, to)) {
+          this.resolveClash(ct, node >> 1);
+          return;
+        }
+        if (chainlen++ > maxChainlen) {
+          stats.chaintoolong++;
+          stats.insert_failed++;
+          this.freeUnconfirmed(ct);
+          return;
+        }
+        node = table.next[node]!;
+      }
+    }
+    store.status[ct] = st | IPS_CONFIRMED;
+    store.timeout[ct] = (store.timeout[ct]! + this.now) >>> 0;
+    table.link(ct, ob, rb);
+    stats.new++;
+    this.gc.onConfirm(ct);
+  }
+
+  // nf_ct_resolve_clash: only UDP/UDPLite allow a clash; the packet then uses the existing entry.
+  private resolveClash(ct: number, existing: number): void {
+    const store = this.table.store;
+    const proto = store.l4proto[ct]!;
+    if ((proto === 17 || proto === 136) && (store.status[existing]! & IPS_DYING) === 0) {
+      this.stats.clash_resolve++;
+    } else {
+      this.stats.drop++;
+      this.stats.insert_failed++;
+    }
+    this.freeUnconfirmed(ct);
+  }
+
+  /** nf_ct_gc_expired: delete an expired confirmed entry met by a walk. */
+  private gcExpired(ct: number): void {
+    const st = this.table.store.status[ct]!;
+    if ((st & IPS_CONFIRMED) === 0 || (st & IPS_DYING) !== 0) return;
+    this.deleteEntry(ct);
+    this.stats.lazy_reaped++;
+  }
+
+  /** nf_ct_delete of a confirmed entry: unlink both nodes and free (events are assumed delivered). */
+  private deleteEntry(ct: number): void {
+    const store = this.table.store;
+    store.status[ct] = store.status[ct]! | IPS_DYING;
+    this.table.unlinkEntry(ct);
+    this.gc.onDelete(ct);
+    this.table.free(ct);
+    this.stats.delete++;
+  }
+
+  private freeUnconfirmed(ct: number): void {
+    const store = this.table.store;
+    store.status[ct] = store.status[ct]! | IPS_DYING;
+    this.table.free(ct);
+  }
+
+  gcDelete(ct: number, evicted: boolean): void {
+    this.deleteEntry(ct);
+    if (evicted) this.stats.gc_evicted++;
+    else this.stats.gc_reaped++;
+  }
+
+  // __nf_ct_refresh_acct
+  refresh(ct: number, extraJiffies: number): void {
+    const store = this.table.store;
+    const st = store.status[ct]!;
+    if ((st & IPS_FIXED_TIMEOUT) !== 0) return;
+    if ((st & IPS_CONFIRMED) !== 0) {
+      store.timeout[ct] = (this.now + extraJiffies) >>> 0;
+      this.gc.onRefresh(ct);
+    } else {
+      store.timeout[ct] = extraJiffies >>> 0;
+    }
+  }
+
+  // nf_ct_kill
+  kill(ct: number): void {
+    const store = this.table.store;
+    const st = store.status[ct]!;
+    if ((st & IPS_DYING) !== 0) return;
+    if ((st & IPS_CONFIRMED) !== 0 && this.table.isLinked(ct)) this.deleteEntry(ct);
+    else store.status[ct] = st | IPS_DYING; // unconfirmed: confirm will fail (insert_failed)
+  }
+
+  forEachEntry(cb: (ct: number) => void): void {
+    const table = this.table;
+    for (let ct = 0; ct < table.capacity; ct++) if (table.isLinked(ct)) cb(ct);
+  }
+
+  chainStats(): { buckets: number; used: number; maxLen: number; meanLen: number } {
+    const table = this.table;
+    let used = 0;
+    let maxLen = 0;
+    let nodes = 0;
+    for (let b = 0; b < table.buckets; b++) {
+      let n = 0;
+      for (let node = table.head[b]!; node !== NIL; node = table.next[node]!) n++;
+      if (n > 0) {
+        used++;
+        nodes += n;
+        if (n > maxLen) maxLen = n;
+      }
+    }
+    return { buckets: table.buckets, used, maxLen, meanLen: used > 0 ? nodes / used : 0 };
+  }
+
+  stateName(ct: number): string | null {
+    const store = this.table.store;
+    return this.trackers[store.l4proto[ct]!]!.stateName(store, ct);
+  }
+
+  /** Remaining lifetime of an entry in whole seconds at `nowJiffies` (nf_ct_expires / HZ). */
+  secondsLeft(ct: number, nowJiffies: number): number {
+    const left = jdiff(this.table.store.timeout[ct]!, nowJiffies);
+    return left > 0 ? Math.floor(left / this.settings.hz) : 0;
+  }
+
+  /** Hash-table bucket of an entry's node (for tests and chain statistics). */
+  bucketOfNode(node: number): number {
+    return this.table.bucketOf(hashTuple(this.table.store.tuple, node * TUPLE_WORDS, this.hashSeed));
+  }
+
+  /** Bucket a tuple (TUPLE_WORDS words at t[o]) hashes to. */
+  bucketOfTuple(t: Uint32Array, o: number): number {
+    return this.table.bucketOf(hashTuple(t, o, this.hashSeed));
+  }
+
+  /** xorshift32: the seeded stand-in for get_random_u32_below in confirm. */
+  private random(): number {
+    let x = this.rng;
+    x ^= x << 13;
+    x ^= x >>> 17;
+    x ^= x << 5;
+    this.rng = x >>> 0;
+    return this.rng;
+  }
+}
+
+/** Tuple ports word helpers for dump/tests. */
+export function tuplePorts(store: CtStore, ct: number, dir: Dir): number {
+  return store.tuple[(ct * 2 + dir) * TUPLE_WORDS + T_PORTS]!;
+}
