@@ -33,14 +33,15 @@ export const HZ = 250;
 const INITIAL_JIFFIES = (-300 * HZ) >>> 0;
 
 export class FakeCore implements CtContext {
-  readonly store = new CtStore(16);
+  readonly store: CtStore;
   readonly settings: CtSettings;
   now = INITIAL_JIFFIES;
   private next = 0;
   readonly freed = new Set<number>();
 
-  constructor(settings: CtSettings = resolveSettings({}, HZ)) {
+  constructor(settings: CtSettings = resolveSettings({}, HZ), capacity = 64) {
     this.settings = settings;
+    this.store = new CtStore(capacity);
   }
 
   /** Capture time in seconds since the start of the scenario -> jiffies. */
