@@ -13,7 +13,15 @@ export class FakeTable implements ConntrackView {
     this.expiry = new Float64Array(cap);
   }
   readonly inTable = new Set<number>();
-  stats: Record<string, number> = { new: 0, delete: 0, early_drop: 0, drop: 0, insert_failed: 0, invalid: 0 };
+  stats: Record<"new" | "delete" | "early_drop" | "drop" | "insert_failed" | "invalid", number> &
+    Record<string, number> = {
+    new: 0,
+    delete: 0,
+    early_drop: 0,
+    drop: 0,
+    insert_failed: 0,
+    invalid: 0,
+  };
   scans = 0;
   get count(): number {
     return this.inTable.size;

@@ -10,7 +10,7 @@ import type { MemoryModel } from "./memory.js";
 /** What the timeline reads from the table (the core's Conntrack satisfies it). */
 export interface ConntrackView {
   readonly count: number;
-  readonly stats: Readonly<Record<string, number>>;
+  readonly stats: Readonly<Record<TickCounter, number>>;
   readonly store: { readonly status: Uint32Array; readonly state: Uint8Array; readonly l4proto: Uint8Array };
   forEachEntry(cb: (ct: number) => void): void;
   isExpired(ct: number, nowJiffies: number): boolean;
@@ -201,7 +201,7 @@ export class Timeline {
     s[C_CHAIN_MEAN] = ch.meanLen;
     s[C_CHAIN_MAX] = ch.maxLen;
     s[C_BUCKETS_USED] = ch.used;
-    for (let i = 0; i < TICK_COUNTERS.length; i++) s[C_CTR + i] = ct.stats[TICK_COUNTERS[i]!] ?? 0;
+    for (let i = 0; i < TICK_COUNTERS.length; i++) s[C_CTR + i] = ct.stats[TICK_COUNTERS[i]!];
     if ((this.n + 1) * NCOL > this.rows.length) {
       const grown = new Float64Array(this.rows.length * 2);
       grown.set(this.rows);
