@@ -4,6 +4,7 @@
  * Exit status: 0 success, 1 regression (check) or verification difference (verify), 2 usage or input error.
  */
 import { Command, CommanderError } from "commander";
+import { register as registerVerify } from "./commands/verify.js";
 import { VERSION } from "./version.js";
 
 const program = new Command();
@@ -18,6 +19,7 @@ program
   .exitOverride();
 
 // Subcommands register themselves here (one line each).
+registerVerify(program);
 
 try {
   await program.parseAsync(process.argv);
