@@ -261,6 +261,7 @@ async function runKernelInner(opts: KernelRunOptions): Promise<KernelRun> {
     const args = ["netns", "exec", ns, inj.path, "--dev", TUN_DEV, "--in", injectFile, "--out", replayedPcap];
     if (opts.speed) args.push("--speed", String(opts.speed));
     if (opts.mcastJoin === false) args.push("--no-mcast-join");
+    if (opts.measureSlab) args.push("--cpu", "0");
     const ir = await run("ip", args, {
       onSpawn: (pid) => {
         injPid = pid;

@@ -2,7 +2,7 @@
  * tun-inject: write every packet of a raw-IP pcap into an existing TUN device (IFF_TUN|IFF_NO_PI).
  * Run INSIDE the oracle network namespace (`ip netns exec NS tun-inject ...`).
  *
- *   tun-inject --dev NAME --in IN.pcap [--out REPLAYED.pcap] [--speed X] [--no-mcast-join]
+ *   tun-inject --dev NAME --in IN.pcap [--out REPLAYED.pcap] [--speed X] [--no-mcast-join] [--cpu N]
  *
  * IN.pcap: LINKTYPE_RAW (101) / IPV4 (228) / IPV6 (229), little- or big-endian, usec or nsec.
  * A TUN write() is processed synchronously (tun_get_user -> netif_receive_skb in this thread), so
@@ -11,6 +11,8 @@
  * stamped with that time. --speed X > 0 paces writes by the input timestamps (X times faster).
  * Multicast destinations are joined on the device first (host-member semantics) unless
  * --no-mcast-join, so the packets are delivered to INPUT and confirmed.
+ * --cpu N pins the writer (and so the kernel work done in its context) to one CPU: slab measurements
+ * then fill a single per-CPU slab at a time.
  * Prints one JSON summary line on stdout; exit 0 ok, 2 usage/input error, 3 system error.
  */
 #define _GNU_SOURCE
@@ -18,6 +20,7 @@
 #include <fcntl.h>
 #include <linux/if_tun.h>
 #include <net/if.h>
+#include <sched.h>
 #include <netinet/in.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -79,7 +82,13 @@ int main(int argc, char **argv) {
     else if (!strcmp(argv[i], "--out") && i + 1 < argc) out = argv[++i];
     else if (!strcmp(argv[i], "--speed") && i + 1 < argc) speed = atof(argv[++i]);
     else if (!strcmp(argv[i], "--no-mcast-join")) mjoin = 0;
-    else die(2, "usage", "tun-inject --dev NAME --in IN.pcap [--out OUT.pcap] [--speed X] [--no-mcast-join]");
+    else if (!strcmp(argv[i], "--cpu") && i + 1 < argc) {
+      cpu_set_t set;
+      CPU_ZERO(&set);
+      CPU_SET(atoi(argv[++i]), &set);
+      if (sched_setaffinity(0, sizeof set, &set) != 0) die(3, "sched_setaffinity", strerror(errno));
+    }
+    else die(2, "usage", "tun-inject --dev NAME --in IN.pcap [--out OUT.pcap] [--speed X] [--no-mcast-join] [--cpu N]");
   }
   if (!dev || !in) die(2, "usage", "--dev and --in are required");
 
