@@ -203,6 +203,10 @@ export class Conn {
   assured(): boolean {
     return this.ct >= 0 && ((this.ctx.store.status[this.ct] ?? 0) & IPS_ASSURED) !== 0;
   }
+  /** conntrack -L's [UNREPLIED]: no accepted reply-direction packet yet. */
+  unreplied(): boolean {
+    return this.ct >= 0 && ((this.ctx.store.status[this.ct] ?? 0) & IPS_SEEN_REPLY) === 0;
+  }
   /** Remaining lifetime in seconds at time t (like nf_ct_expires / conntrack -L, but not truncated). */
   remaining(t: number): number {
     if (this.ct < 0) return -1;
