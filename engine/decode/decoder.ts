@@ -1,0 +1,714 @@
+/**
+ * Record -> PacketBatch row: link layer, ip_rcv/ipv6_rcv sanity checks, nf_defrag, then the fields
+ * nf_ct_get_tuple and the L4 trackers read. Tunnels are tracked by their outer headers only (what the
+ * conntrack of a forwarding host sees). Hot path: no allocation; state lives in fields and typed arrays.
+ */
+import type { RecordBatch } from "../capture/record-batch.js";
+import { csumFinish, sctpCrc32c, sumBytes, sumWord } from "./checksum.js";
+import { Defrag, type DefragOptions, FRAG_DONE } from "./defrag.js";
+import {
+  L4_CSUM_BAD,
+  L4_CSUM_UNKNOWN,
+  L4_HDR_OK,
+  L4_ICMP_INNER_OK,
+  L4_REASSEMBLED,
+  L4_TRUNCATED,
+  L4_TUPLE_OK,
+  L4_UDP_LEN_BAD,
+  NFPROTO_IPV4,
+  NFPROTO_IPV6,
+  type PacketBatch,
+  PK_IP,
+  SCTP_MAX_CHUNKS,
+  TCPOPT_SACK,
+  TCPOPT_SACK_PERM,
+  TCPOPT_WSCALE,
+} from "./packet-batch.js";
+import {
+  DecodeStats,
+  SKIP_BAD_IP_CHECKSUM,
+  SKIP_BAD_IP_HEADER,
+  SKIP_BAD_IP_LENGTH,
+  SKIP_IPV6_JUMBO,
+  SKIP_NON_IP,
+  SKIP_TRUNCATED_FRAGMENT,
+  SKIP_TRUNCATED_IP,
+  SKIP_TRUNCATED_L2,
+  SKIP_TRUNCATED_L4,
+  SKIP_UNSUPPORTED_LINKTYPE,
+} from "./stats.js";
+
+export interface DecodeOptions {
+  /** Verify IPv4 header and L4 checksums (default true); off: rows carry L4_CSUM_UNKNOWN. */
+  verifyChecksums: boolean;
+  /** Reassembly limits and timeouts (defaults: the kernel's). */
+  defrag?: Partial<DefragOptions>;
+}
+
+// Results of the layer functions: >= 0 is a SKIP_* code.
+const EMIT = -2; // row filled
+const HELD = -1; // fragment queued or dropped by the defragmenter (counted there)
+const L3_V4 = -4;
+const L3_V6 = -6;
+
+const IPPROTO_ICMP = 1;
+const IPPROTO_TCP = 6;
+const IPPROTO_UDP = 17;
+const IPPROTO_GRE = 47;
+const IPPROTO_ICMPV6 = 58;
+const IPPROTO_SCTP = 132;
+const IPPROTO_UDPLITE = 136;
+
+const TCP_MAX_WSCALE = 14;
+
+function be16(b: Uint8Array, p: number): number {
+  return (b[p]! << 8) | b[p + 1]!;
+}
+
+function be32(b: Uint8Array, p: number): number {
+  return ((b[p]! << 24) | (b[p + 1]! << 16) | (b[p + 2]! << 8) | b[p + 3]!) >>> 0;
+}
+
+/** IPv6 extension headers ipv6_skip_exthdr walks over (ipv6_ext_hdr), NoNext included. */
+function isExtHdr(nh: number): boolean {
+  return nh === 0 || nh === 43 || nh === 44 || nh === 60 || nh === 51 || nh === 59;
+}
+
+export class Decoder {
+  readonly stats: DecodeStats;
+  private readonly verify: boolean;
+  private readonly defrag: Defrag;
+  /** Link-layer result: offset of the network header. */
+  private l3off = 0;
+  /** Capture time of the record being decoded (seconds). */
+  private t = 0;
+  /** Scratch result of tupleL4(). */
+  private tSport = 0;
+  private tDport = 0;
+
+  constructor(opts?: Partial<DecodeOptions>) {
+    this.verify = opts?.verifyChecksums ?? true;
+    this.defrag = new Defrag(opts?.defrag);
+    this.stats = new DecodeStats(this.defrag.stats);
+  }
+
+  /**
+   * Decodes records [from, rec.count) into out rows starting at out.count; stops when out is full; returns
+   * the next record index to decode. Rows that would be PK_NONE are only counted.
+   */
+  decode(rec: RecordBatch, from: number, out: PacketBatch): number {
+    const data = rec.data;
+    const st = this.stats;
+    let i = from;
+    for (; i < rec.count; i++) {
+      if (out.count >= out.capacity) break;
+      const row = out.count;
+      out.clearRow(row);
+      const p0 = rec.offset[i]!;
+      const cap = rec.caplen[i]!;
+      const orig = rec.origlen[i]! > cap ? rec.origlen[i]! : cap;
+      const tSec = rec.tsSec[i]!;
+      const tNsec = rec.tsNsec[i]!;
+      const t = tSec + tNsec / 1e9;
+      this.t = t;
+      st.packets++;
+      if (!(t >= st.firstTime)) st.firstTime = t;
+      if (!(t <= st.lastTime)) st.lastTime = t;
+      const end = p0 + cap;
+      let r = this.link(data, p0, end, rec.linkType[i]!);
+      if (r === L3_V4 || r === L3_V6) {
+        const p = this.l3off;
+        const wire = orig - (p - p0);
+        if (r === L3_V4) {
+          st.ipv4++;
+          r = this.ipv4(data, p, end, wire, out, row, false);
+        } else {
+          st.ipv6++;
+          r = this.ipv6(data, p, end, wire, out, row, false);
+        }
+      }
+      if (r === EMIT) {
+        out.tsSec[row] = tSec;
+        out.tsNsec[row] = tNsec;
+        out.packetNo[row] = rec.packetNo[i]!;
+        const proto = out.proto[row]!;
+        const fl = out.l4flags[row]!;
+        st.rows++;
+        st.l4[proto] = st.l4[proto]! + 1;
+        if (fl & L4_CSUM_BAD) st.badChecksum[proto] = st.badChecksum[proto]! + 1;
+        if (fl & L4_TRUNCATED) st.truncated++;
+        out.count++;
+      } else if (r >= 0) {
+        st.skipped[r] = st.skipped[r]! + 1;
+        if (r === SKIP_UNSUPPORTED_LINKTYPE) {
+          const lt = rec.linkType[i]!;
+          st.unsupportedLinkTypes.set(lt, (st.unsupportedLinkTypes.get(lt) ?? 0) + 1);
+        }
+      }
+    }
+    return i;
+  }
+
+  /** Ends the capture: fragment queues still open are counted as incomplete. */
+  finish(): void {
+    this.defrag.finish();
+  }
+
+  // ---- link layer -------------------------------------------------------------------------------------
+
+  private link(b: Uint8Array, p0: number, end: number, linkType: number): number {
+    switch (linkType) {
+      case 1: // ETHERNET
+        if (p0 + 14 > end) return SKIP_TRUNCATED_L2;
+        return this.ether(b, p0 + 14, end, be16(b, p0 + 12));
+      case 101: // RAW
+      case 12: // DLT_RAW (OpenBSD / some BSDs)
+      case 14: // DLT_RAW (BSD/OS)
+        return this.versionNibble(b, p0, end);
+      case 228: // IPV4
+        this.l3off = p0;
+        return L3_V4;
+      case 229: // IPV6
+        this.l3off = p0;
+        return L3_V6;
+      case 113: // LINUX_SLL: protocol at 14, 16-byte header
+        if (p0 + 16 > end) return SKIP_TRUNCATED_L2;
+        return this.ether(b, p0 + 16, end, be16(b, p0 + 14));
+      case 276: // LINUX_SLL2: protocol at 0, 20-byte header
+        if (p0 + 20 > end) return SKIP_TRUNCATED_L2;
+        return this.ether(b, p0 + 20, end, be16(b, p0));
+      case 0: // NULL: AF in the capturing host's byte order
+      case 108: {
+        // LOOP: AF in network order (accepted in both orders like NULL)
+        if (p0 + 4 > end) return SKIP_TRUNCATED_L2;
+        let af = (b[p0]! | (b[p0 + 1]! << 8) | (b[p0 + 2]! << 16) | (b[p0 + 3]! << 24)) >>> 0;
+        if (af > 0xffff) af = be32(b, p0);
+        this.l3off = p0 + 4;
+        if (af === 2) return L3_V4;
+        if (af === 24 || af === 28 || af === 30) return L3_V6;
+        return SKIP_NON_IP;
+      }
+      default:
+        return SKIP_UNSUPPORTED_LINKTYPE;
+    }
+  }
+
+  private versionNibble(b: Uint8Array, p: number, end: number): number {
+    if (p >= end) return SKIP_TRUNCATED_L2;
+    this.l3off = p;
+    const v = b[p]! >>> 4;
+    if (v === 4) return L3_V4;
+    if (v === 6) return L3_V6;
+    return SKIP_NON_IP;
+  }
+
+  /** Ethertype dispatch: VLAN tag stacks (802.1Q/802.1ad/QinQ), PPPoE session, MPLS label stacks. */
+  private ether(b: Uint8Array, start: number, end: number, ethertype: number): number {
+    let p = start;
+    let type = ethertype;
+    for (let tags = 0; tags < 16; tags++) {
+      if (type === 0x0800) {
+        this.l3off = p;
+        return L3_V4;
+      }
+      if (type === 0x86dd) {
+        this.l3off = p;
+        return L3_V6;
+      }
+      if (type === 0x8100 || type === 0x88a8 || type === 0x9100 || type === 0x9200 || type === 0x9300) {
+        if (p + 4 > end) return SKIP_TRUNCATED_L2;
+        type = be16(b, p + 2);
+        p += 4;
+        continue;
+      }
+      if (type === 0x8864) {
+        // PPPoE session: ver/type, code, session id, length, then the PPP protocol field.
+        if (p + 8 > end) return SKIP_TRUNCATED_L2;
+        const ppp = be16(b, p + 6);
+        this.l3off = p + 8;
+        if (ppp === 0x0021) return L3_V4;
+        if (ppp === 0x0057) return L3_V6;
+        return SKIP_NON_IP; // LCP, IPCP, IPV6CP, ...
+      }
+      if (type === 0x8847 || type === 0x8848) {
+        // MPLS: labels until bottom-of-stack, then guess the payload by its version nibble.
+        for (let labels = 0; labels < 16; labels++) {
+          if (p + 4 > end) return SKIP_TRUNCATED_L2;
+          const bos = b[p + 2]! & 1;
+          p += 4;
+          if (bos) return this.versionNibble(b, p, end);
+        }
+        return SKIP_NON_IP;
+      }
+      return SKIP_NON_IP; // ARP, LLDP, 802.3 length field, PPPoE discovery (0x8863), ...
+    }
+    return SKIP_NON_IP;
+  }
+
+  // ---- IPv4 -------------------------------------------------------------------------------------------
+
+  /** ip_rcv_core checks, nf_defrag_ipv4, ipv4_get_l4proto. wire = bytes of the frame from p on the wire. */
+  private ipv4(
+    b: Uint8Array,
+    p: number,
+    end: number,
+    wire: number,
+    out: PacketBatch,
+    row: number,
+    reasm: boolean,
+  ): number {
+    if (wire < 20) return SKIP_BAD_IP_HEADER;
+    if (end - p < 20) return SKIP_TRUNCATED_IP;
+    const b0 = b[p]!;
+    if (b0 >>> 4 !== 4 || (b0 & 15) < 5) return SKIP_BAD_IP_HEADER;
+    const hl = (b0 & 15) << 2;
+    if (wire < hl) return SKIP_BAD_IP_HEADER;
+    if (end - p < hl) return SKIP_TRUNCATED_IP;
+    if (!reasm && this.verify && csumFinish(sumBytes(b, p, hl)) !== 0) return SKIP_BAD_IP_CHECKSUM;
+    const tot = be16(b, p + 2);
+    if (tot > wire || tot < hl) return SKIP_BAD_IP_LENGTH;
+    const dEnd = p + tot;
+    const capEnd = end < dEnd ? end : dEnd;
+    const proto = b[p + 9]!;
+    const src = be32(b, p + 12);
+    const dst = be32(b, p + 16);
+    if (!reasm && (be16(b, p + 6) & 0x3fff) !== 0) {
+      this.stats.fragments++;
+      if (capEnd < dEnd) return SKIP_TRUNCATED_FRAGMENT;
+      const d = this.defrag;
+      d.kSrc[0] = src;
+      d.kSrc[1] = d.kSrc[2] = d.kSrc[3] = 0;
+      d.kDst[0] = dst;
+      d.kDst[1] = d.kDst[2] = d.kDst[3] = 0;
+      d.kId = be16(b, p + 4);
+      d.kProto = proto;
+      if (d.addV4(b, p, hl, tot, this.t) !== FRAG_DONE) return HELD;
+      return this.ipv4(d.out, d.outStart, d.outStart + d.outLen, d.outLen, out, row, true);
+    }
+    out.kind[row] = PK_IP;
+    out.l3[row] = NFPROTO_IPV4;
+    out.proto[row] = proto;
+    out.src[row * 4] = src;
+    out.dst[row * 4] = dst;
+    let fl = reasm ? L4_REASSEMBLED : 0;
+    if (capEnd < dEnd) fl |= L4_TRUNCATED;
+    out.l4flags[row] = fl;
+    return this.l4(b, p + hl, capEnd, dEnd, proto, out, row);
+  }
+
+  // ---- IPv6 -------------------------------------------------------------------------------------------
+
+  /** ipv6_rcv checks, nf_ct_frag6_gather, ipv6_skip_exthdr (ipv6_get_l4proto). */
+  private ipv6(
+    b: Uint8Array,
+    p: number,
+    end: number,
+    wire: number,
+    out: PacketBatch,
+    row: number,
+    reasm: boolean,
+  ): number {
+    if (wire < 40) return SKIP_BAD_IP_HEADER;
+    if (end - p < 40) return SKIP_TRUNCATED_IP;
+    if (b[p]! >>> 4 !== 6) return SKIP_BAD_IP_HEADER;
+    const plen = be16(b, p + 4);
+    let nh = b[p + 6]!;
+    if (plen === 0 && nh === 0) return SKIP_IPV6_JUMBO;
+    if (40 + plen > wire) return SKIP_BAD_IP_LENGTH;
+    const dEnd = p + 40 + plen;
+    const capEnd = end < dEnd ? end : dEnd;
+    const a = row * 4;
+    for (let k = 0; k < 4; k++) {
+      out.src[a + k] = be32(b, p + 8 + 4 * k);
+      out.dst[a + k] = be32(b, p + 24 + 4 * k);
+    }
+    let q = p + 40;
+    let nhPos = p + 6;
+    let tupleOk = true;
+    while (isExtHdr(nh)) {
+      if (nh === 59) {
+        tupleOk = false; // NoNextHeader: ipv6_skip_exthdr returns -1
+        break;
+      }
+      if (q + 2 > dEnd) {
+        tupleOk = false;
+        break;
+      }
+      if (q + 2 > capEnd) return SKIP_TRUNCATED_L4;
+      let hdrlen: number;
+      if (nh === 44) {
+        if (q + 8 > capEnd)
+          return q + 8 > dEnd ? this.v6NoTuple(out, row, nh, capEnd, dEnd, reasm) : SKIP_TRUNCATED_L4;
+        const fo = be16(b, q + 2);
+        if ((fo & 0xfff9) !== 0) {
+          // A real fragment (offset or M set): nf_defrag_ipv6 queues it. Atomic fragments (offset 0, M 0)
+          // pass, and ipv6_skip_exthdr steps over their header.
+          if (reasm) {
+            tupleOk = false; // a fragment header inside a reassembled datagram: not produced by reasm()
+            break;
+          }
+          this.stats.fragments++;
+          if (capEnd < dEnd) return SKIP_TRUNCATED_FRAGMENT;
+          const d = this.defrag;
+          for (let k = 0; k < 4; k++) {
+            d.kSrc[k] = out.src[a + k]!;
+            d.kDst[k] = out.dst[a + k]!;
+          }
+          d.kId = be32(b, q + 4);
+          d.kProto = 0;
+          if (d.addV6(b, p, q, nhPos, dEnd, this.t) !== FRAG_DONE) return HELD;
+          return this.ipv6(d.out, d.outStart, d.outStart + d.outLen, d.outLen, out, row, true);
+        }
+        hdrlen = 8;
+      } else if (nh === 51) {
+        hdrlen = (b[q + 1]! + 2) << 2;
+      } else {
+        hdrlen = (b[q + 1]! + 1) << 3;
+      }
+      nhPos = q;
+      nh = b[q]!;
+      q += hdrlen;
+    }
+    if (q > dEnd) tupleOk = false;
+    out.kind[row] = PK_IP;
+    out.l3[row] = NFPROTO_IPV6;
+    out.proto[row] = nh;
+    let fl = reasm ? L4_REASSEMBLED : 0;
+    if (capEnd < dEnd) fl |= L4_TRUNCATED;
+    out.l4flags[row] = fl;
+    if (!tupleOk) {
+      out.l4len[row] = q <= dEnd ? dEnd - q : 0;
+      return EMIT;
+    }
+    return this.l4(b, q, capEnd, dEnd, nh, out, row);
+  }
+
+  /** IPv6 row whose tuple cannot be parsed (kernel: invalid). */
+  private v6NoTuple(
+    out: PacketBatch,
+    row: number,
+    nh: number,
+    capEnd: number,
+    dEnd: number,
+    reasm: boolean,
+  ): number {
+    out.kind[row] = PK_IP;
+    out.l3[row] = NFPROTO_IPV6;
+    out.proto[row] = nh;
+    out.l4flags[row] = (reasm ? L4_REASSEMBLED : 0) | (capEnd < dEnd ? L4_TRUNCATED : 0);
+    return EMIT;
+  }
+
+  // ---- L4 ---------------------------------------------------------------------------------------------
+
+  /**
+   * nf_ct_get_tuple's L4 part into tSport/tDport. Returns 1 ok, 0 the datagram does not have the bytes
+   * (kernel: tuple fails), -1 the datagram has them but the capture does not.
+   */
+  private tupleL4(b: Uint8Array, q: number, capEnd: number, dEnd: number, proto: number): number {
+    this.tSport = 0;
+    this.tDport = 0;
+    switch (proto) {
+      case IPPROTO_TCP:
+      case IPPROTO_UDP:
+      case IPPROTO_UDPLITE:
+      case IPPROTO_SCTP:
+        if (dEnd - q < 4) return 0;
+        if (capEnd - q < 4) return -1;
+        this.tSport = be16(b, q);
+        this.tDport = be16(b, q + 2);
+        return 1;
+      case IPPROTO_ICMP:
+      case IPPROTO_ICMPV6:
+        // icmp_pkt_to_tuple / icmpv6_pkt_to_tuple: the 8-byte header, id even for non-echo types.
+        if (dEnd - q < 8) return 0;
+        if (capEnd - q < 8) return -1;
+        this.tSport = be16(b, q + 4);
+        this.tDport = (b[q]! << 8) | b[q + 1]!;
+        return 1;
+      case IPPROTO_GRE: {
+        // gre_pkt_to_tuple: unreadable or version 0 -> portless; v1: PPP only, dst key = call id.
+        if (dEnd - q < 4) return 1;
+        if (capEnd - q < 4) return -1;
+        if ((b[q + 1]! & 7) !== 1) return 1;
+        if (dEnd - q < 8) return 1;
+        if (capEnd - q < 8) return -1;
+        if (be16(b, q + 2) !== 0x880b) return 0;
+        this.tDport = be16(b, q + 6);
+        return 1;
+      }
+      default:
+        // Generic (incl. DCCP on 6.16+, ESP, AH-less, IPIP, 6in4): addresses + protonum.
+        return 1;
+    }
+  }
+
+  /** L4 header fields and checks for an outer datagram: L4 starts at q, captured to capEnd, ends at dEnd. */
+  private l4(
+    b: Uint8Array,
+    q: number,
+    capEnd: number,
+    dEnd: number,
+    proto: number,
+    out: PacketBatch,
+    row: number,
+  ): number {
+    const l4len = dEnd - q;
+    out.l4len[row] = l4len;
+    const tr = this.tupleL4(b, q, capEnd, dEnd, proto);
+    if (tr < 0) return SKIP_TRUNCATED_L4;
+    let fl = out.l4flags[row]!;
+    if (tr === 0) return EMIT; // tuple fails: conntrack counts invalid
+    fl |= L4_TUPLE_OK;
+    out.sport[row] = this.tSport;
+    out.dport[row] = this.tDport;
+    const avail = capEnd - q;
+    const trunc = (fl & L4_TRUNCATED) !== 0;
+    switch (proto) {
+      case IPPROTO_TCP: {
+        if (l4len >= 20) {
+          if (avail < 20) return SKIP_TRUNCATED_L4;
+          const doff = b[q + 12]! >>> 4;
+          out.tcpDoff[row] = doff;
+          out.tcpFlags[row] = b[q + 13]!;
+          out.seq[row] = be32(b, q + 4);
+          out.ack[row] = be32(b, q + 8);
+          out.win[row] = be16(b, q + 14);
+          // tcp_error: doff*4 < sizeof(tcphdr) || tcplen < doff*4 -> invalid
+          if (doff >= 5 && doff << 2 <= l4len) {
+            fl |= L4_HDR_OK;
+            out.payload[row] = l4len - (doff << 2);
+            const oEnd = q + (doff << 2);
+            this.tcpOptions(b, q + 20, oEnd < capEnd ? oEnd : capEnd, out, row);
+          }
+        }
+        fl = this.l4Checksum(b, q, l4len, proto, fl, trunc, out, row, true);
+        break;
+      }
+      case IPPROTO_UDP:
+      case IPPROTO_UDPLITE: {
+        if (l4len >= 8) {
+          if (avail < 8) return SKIP_TRUNCATED_L4;
+          fl |= L4_HDR_OK;
+          out.payload[row] = l4len - 8;
+          const ulen = be16(b, q + 4);
+          const check = be16(b, q + 6);
+          if (proto === IPPROTO_UDP) {
+            // udp_error: len > remaining or < 8 -> invalid; checksum 0 -> not checked (both families).
+            if (ulen > l4len || ulen < 8) fl |= L4_UDP_LEN_BAD;
+            else if (check !== 0) fl = this.l4Checksum(b, q, l4len, proto, fl, trunc, out, row, true);
+          } else {
+            // udplite_error: coverage 0 = whole datagram; < 8 or > length invalid; checksum mandatory.
+            let cov = ulen;
+            if (cov === 0) cov = l4len;
+            if (cov < 8 || cov > l4len) fl |= L4_UDP_LEN_BAD;
+            else if (check === 0) fl |= L4_CSUM_BAD;
+            else if (!this.verify) fl |= L4_CSUM_UNKNOWN;
+            else if (capEnd - q < cov) fl |= L4_CSUM_UNKNOWN;
+            else if (csumFinish(sumBytes(b, q, cov) + this.pseudo(out, row, proto, l4len)) !== 0)
+              fl |= L4_CSUM_BAD;
+          }
+        }
+        break;
+      }
+      case IPPROTO_ICMP:
+      case IPPROTO_ICMPV6: {
+        fl |= L4_HDR_OK;
+        fl = this.l4Checksum(b, q, l4len, proto, fl, trunc, out, row, proto === IPPROTO_ICMPV6);
+        const type = b[q]!;
+        const isErr =
+          proto === IPPROTO_ICMP
+            ? type === 3 || type === 4 || type === 5 || type === 11 || type === 12
+            : type < 128;
+        if (isErr && this.inner(b, q + 8, capEnd, dEnd, out.l3[row]!, out, row)) fl |= L4_ICMP_INNER_OK;
+        break;
+      }
+      case IPPROTO_SCTP:
+        if (l4len >= 12 && avail < 12) return SKIP_TRUNCATED_L4;
+        fl = this.sctp(b, q, capEnd, dEnd, fl, trunc, out, row);
+        break;
+      case IPPROTO_GRE:
+        if (l4len >= 4) {
+          const ver = b[q + 1]! & 7;
+          out.x0[row] = ver;
+          out.x1[row] = be16(b, q + 2);
+          if (ver === 0 || l4len >= 8) fl |= L4_HDR_OK;
+        }
+        break;
+      default:
+        fl |= L4_HDR_OK;
+    }
+    out.l4flags[row] = fl;
+    return EMIT;
+  }
+
+  /** Pseudo-header sum (TCP/UDP/UDPLite/ICMPv6) from the row's addresses. */
+  private pseudo(out: PacketBatch, row: number, proto: number, l4len: number): number {
+    const a = row * 4;
+    let s = proto + (l4len >>> 16) + (l4len & 0xffff);
+    if (out.l3[row] === NFPROTO_IPV4) return s + sumWord(out.src[a]!) + sumWord(out.dst[a]!);
+    for (let k = 0; k < 4; k++) s += sumWord(out.src[a + k]!) + sumWord(out.dst[a + k]!);
+    return s;
+  }
+
+  /** nf_checksum over the whole L4 datagram (with pseudo-header when asked). */
+  private l4Checksum(
+    b: Uint8Array,
+    q: number,
+    l4len: number,
+    proto: number,
+    fl: number,
+    trunc: boolean,
+    out: PacketBatch,
+    row: number,
+    withPseudo: boolean,
+  ): number {
+    if (!this.verify || trunc) return fl | L4_CSUM_UNKNOWN;
+    let s = sumBytes(b, q, l4len);
+    if (withPseudo) s += this.pseudo(out, row, proto, l4len);
+    return csumFinish(s) !== 0 ? fl | L4_CSUM_BAD : fl;
+  }
+
+  /** tcp_options / tcp_sack: window scale (capped at 14), SACK-permitted, highest SACK right edge. */
+  private tcpOptions(b: Uint8Array, start: number, end: number, out: PacketBatch, row: number): void {
+    let p = start;
+    let opt = 0;
+    let edge = 0;
+    while (p < end) {
+      const kind = b[p]!;
+      if (kind === 0) break; // EOL
+      if (kind === 1) {
+        p++;
+        continue;
+      }
+      if (p + 2 > end) break;
+      const size = b[p + 1]!;
+      if (size < 2 || p + size > end) break; // silly or partial option
+      if (kind === 3 && size === 3) {
+        opt |= TCPOPT_WSCALE;
+        const ws = b[p + 2]!;
+        out.wscale[row] = ws > TCP_MAX_WSCALE ? TCP_MAX_WSCALE : ws;
+      } else if (kind === 4 && size === 2) {
+        opt |= TCPOPT_SACK_PERM;
+      } else if (kind === 5 && size >= 10 && (size - 2) % 8 === 0) {
+        for (let k = p + 2; k < p + size; k += 8) {
+          const re = be32(b, k + 4);
+          // after(re, edge): sequence-space comparison
+          if ((opt & TCPOPT_SACK) === 0 || ((re - edge) | 0) > 0) edge = re;
+          opt |= TCPOPT_SACK;
+        }
+      }
+      p += size;
+    }
+    out.tcpOpt[row] = opt;
+    out.sackEdge[row] = edge;
+  }
+
+  /** SCTP common header, chunk walk (for_each_sctp_chunk / do_basic_checks), CRC32c (sctp_error). */
+  private sctp(
+    b: Uint8Array,
+    q: number,
+    capEnd: number,
+    dEnd: number,
+    flags: number,
+    trunc: boolean,
+    out: PacketBatch,
+    row: number,
+  ): number {
+    let fl = flags;
+    const l4len = dEnd - q;
+    if (l4len < 12) return fl; // sctp_error: "not enough data"
+    out.x0[row] = be32(b, q + 4);
+    let ok = true;
+    let count = 0;
+    let initSeen = false;
+    const cbase = row * SCTP_MAX_CHUNKS;
+    let off = q + 12;
+    while (off < dEnd) {
+      if (off + 4 > dEnd) break; // header unreadable: the kernel's loop just ends
+      if (off + 4 > capEnd) break; // capture ends (L4_TRUNCATED already set)
+      const type = b[off]!;
+      const clen = be16(b, off + 2);
+      if (count < SCTP_MAX_CHUNKS) {
+        out.chunks[cbase + count] = type;
+        out.chunkFlags[cbase + count] = b[off + 1]!;
+      }
+      count++;
+      if (clen === 0) {
+        ok = false;
+        break;
+      }
+      if ((type === 1 || type === 2) && !initSeen) {
+        initSeen = true;
+        // sctp_new / INIT_ACK handling read the 16-byte sctp_inithdr after the chunk header.
+        if (off + 20 > dEnd) ok = false;
+        else if (off + 8 <= capEnd) out.x1[row] = be32(b, off + 4);
+      }
+      off += (clen + 3) & ~3;
+    }
+    out.nchunks[row] = count > 255 ? 255 : count;
+    if (ok) fl |= L4_HDR_OK;
+    if (!this.verify || trunc) fl |= L4_CSUM_UNKNOWN;
+    else {
+      const wireSum = (b[q + 8]! | (b[q + 9]! << 8) | (b[q + 10]! << 16) | (b[q + 11]! << 24)) >>> 0;
+      if (sctpCrc32c(b, q, l4len) !== wireSum) fl |= L4_CSUM_BAD;
+    }
+    return fl;
+  }
+
+  /**
+   * ICMP/ICMPv6 error: nf_ct_get_tuplepr on the quoted packet at ip (same family as the outer one).
+   * Fills the inner columns; returns true when the quoted tuple parses.
+   */
+  private inner(
+    b: Uint8Array,
+    ip: number,
+    capEnd: number,
+    dEnd: number,
+    l3: number,
+    out: PacketBatch,
+    row: number,
+  ): boolean {
+    const a = row * 4;
+    let q: number;
+    let proto: number;
+    if (l3 === NFPROTO_IPV4) {
+      if (ip + 20 > dEnd || ip + 20 > capEnd) return false;
+      const ihl = (b[ip]! & 15) << 2;
+      if (ihl < 20) return false;
+      if ((be16(b, ip + 6) & 0x1fff) !== 0) return false; // non-first fragment
+      proto = b[ip + 9]!;
+      out.isrc[a] = be32(b, ip + 12);
+      out.idst[a] = be32(b, ip + 16);
+      q = ip + ihl;
+      if (q > dEnd) return false;
+    } else {
+      if (ip + 40 > dEnd || ip + 40 > capEnd) return false;
+      for (let k = 0; k < 4; k++) {
+        out.isrc[a + k] = be32(b, ip + 8 + 4 * k);
+        out.idst[a + k] = be32(b, ip + 24 + 4 * k);
+      }
+      proto = b[ip + 6]!;
+      q = ip + 40;
+      while (isExtHdr(proto)) {
+        if (proto === 59 || q + 2 > dEnd || q + 2 > capEnd) return false;
+        let hdrlen: number;
+        if (proto === 44) {
+          if (q + 4 > dEnd || q + 4 > capEnd) return false;
+          if ((be16(b, q + 2) & 0xfff8) !== 0) return false; // non-first fragment
+          hdrlen = 8;
+        } else if (proto === 51) hdrlen = (b[q + 1]! + 2) << 2;
+        else hdrlen = (b[q + 1]! + 1) << 3;
+        proto = b[q]!;
+        q += hdrlen;
+      }
+      if (q > dEnd) return false;
+    }
+    out.il3[row] = l3;
+    out.iproto[row] = proto;
+    if (this.tupleL4(b, q, capEnd, dEnd, proto) !== 1) return false;
+    out.isport[row] = this.tSport;
+    out.idport[row] = this.tDport;
+    return true;
+  }
+}
