@@ -1,18 +1,19 @@
 /**
  * tcpTracker against the real kernel. The flows of test/helpers/tcp-observed.ts were written as a pcap
  * (one flow per client port, same relative times), injected with /work/shared/kernel-oracle into Linux
- * 6.18.44 (HZ 250, default sysctls, --speed 1) and the table dumped 3.048 s after the first packet
+ * 6.18.44 (HZ 250, default sysctls, --speed 1) and the table dumped 3.077 s after the first packet
  * (dump_time minus the first write time of replayed.pcap). KERNEL is what `conntrack -L` printed there
  * (state, ASSURED, UNREPLIED, remaining seconds; null = no entry) and INVALID_KERNEL is conntrack -S's
  * invalid total. This pins down 6.18 behaviour the source copies could not: SYN_SENT2 and SYN retransmit
- * not refreshing, pickup clamps, RST rules, challenge ACK in LAST_ACK, nf_tcp_handle_invalid, retrans.
+ * not refreshing, pickup clamps, RST rules, challenge ACK in LAST_ACK, nf_tcp_handle_invalid, retrans,
+ * and that the Feb-2025 TCP reinit patch is not in 6.18 (flow reinit-lower-syn).
  */
 import { describe, expect, it } from "vitest";
 import { V_ACCEPT, V_REPEAT } from "../engine/conntrack/l4proto.js";
 import { Conn } from "./helpers/tcp-fake.js";
 import { OBS_FLOWS } from "./helpers/tcp-observed.js";
 
-const DUMP = 3.048;
+const DUMP = 3.077;
 const INVALID_KERNEL = 10;
 
 type Row = [state: string, assured: boolean, unreplied: boolean, timeout: number] | null;
@@ -50,6 +51,7 @@ const KERNEL: Record<string, Row> = {
   "wscale-both": ["ESTABLISHED", true, false, 297],
   "wscale-one-side": ["ESTABLISHED", true, false, 431996],
   "old-retransmission": ["ESTABLISHED", true, false, 431996],
+  "reinit-lower-syn": ["ESTABLISHED", true, false, 298],
   "server-data-unacked": ["ESTABLISHED", true, false, 297],
 };
 

@@ -260,6 +260,20 @@ export const OBS_FLOWS: ObsFlow[] = [
     ],
   },
   {
+    // A second SYN with a lower sequence in SYN_SENT, then a SYN/ACK for it. If the Feb-2025 "correct
+    // sequence on reinitialized TCP connection" patch were in the kernel, the client side would be resynced
+    // to the lower sequence and the final ACK (acking data the client never sent from that view) would be
+    // INVALID; without it the ACK passes and its zero window gives 300 s.
+    name: "reinit-lower-syn",
+    pkts: [
+      { t: 0, side: "c", seg: { flags: SYN, seq: 5000, win: 64240 } },
+      { t: 0.5, side: "c", seg: { flags: SYN, seq: 1000, win: 64240 } },
+      { t: 0.6, side: "s", seg: { flags: SYN | ACK, seq: 90000, ack: 1001, win: 65160 } },
+      { t: 0.7, side: "c", seg: { flags: ACK, seq: 1001, ack: 90001, win: 64240 } },
+      { t: 2, side: "s", seg: { flags: ACK, seq: 90001, ack: 4500, win: 0 } },
+    ],
+  },
+  {
     name: "server-data-unacked",
     pkts: [
       ...hs(),
