@@ -4,6 +4,7 @@
  * Exit status: 0 success, 1 regression (check) or verification difference (verify), 2 usage or input error.
  */
 import { Command, CommanderError } from "commander";
+import { register as registerGenerate } from "./commands/generate.js";
 import { register as registerVerify } from "./commands/verify.js";
 import { VERSION } from "./version.js";
 
@@ -20,6 +21,7 @@ program
 
 // Subcommands register themselves here (one line each).
 registerVerify(program);
+registerGenerate(program);
 
 try {
   await program.parseAsync(process.argv);
