@@ -5,6 +5,7 @@
  */
 import { Command, CommanderError } from "commander";
 import { register as registerGenerate } from "./commands/generate.js";
+import { register as registerReplay } from "./commands/replay.js";
 import { register as registerVerify } from "./commands/verify.js";
 import { VERSION } from "./version.js";
 
@@ -21,6 +22,7 @@ program
 
 // Subcommands register themselves here (one line each).
 registerVerify(program);
+registerReplay(program);
 registerGenerate(program);
 
 try {

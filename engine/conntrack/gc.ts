@@ -152,8 +152,7 @@ export class KernelGc implements CtGc {
           node = table.next[node]!;
           continue;
         }
-        let e =
-          left < this.intervalMin ? this.intervalMin : left > this.intervalClamp ? this.intervalClamp : left;
+        let e = left < this.intervalMin ? this.intervalMin : Math.min(left, this.intervalClamp);
         count++;
         e = Math.trunc((e - nextRun) / count);
         nextRun += e;
@@ -182,12 +181,7 @@ export class KernelGc implements CtGc {
       now = (t + Math.floor((Math.min(units, this.budget) * (this.maxDuration + 1)) / this.budget)) >>> 0;
       this.passes++;
       this.nextBucket = 0;
-      nextRun =
-        nextRun < this.intervalMin
-          ? this.intervalMin
-          : nextRun > this.intervalMax
-            ? this.intervalMax
-            : nextRun;
+      nextRun = nextRun < this.intervalMin ? this.intervalMin : Math.min(nextRun, this.intervalMax);
       const delta = Math.max(jdiff(now, this.passStart), 1);
       nextRun = nextRun > delta ? nextRun - delta : 1;
     }

@@ -4,9 +4,23 @@
  */
 import type { L4Tracker } from "./l4proto.js";
 import { genericTracker } from "./proto-generic.js";
+import { greTracker } from "./proto-gre.js";
+import { icmpTracker } from "./proto-icmp.js";
+import { icmpv6Tracker } from "./proto-icmpv6.js";
+import { sctpTracker } from "./proto-sctp.js";
+import { tcpTracker } from "./proto-tcp.js";
+import { udpliteTracker, udpTracker } from "./proto-udp.js";
 
-/** Dedicated trackers by protocol number (added as each proto-*.ts lands). */
-const DEDICATED: readonly L4Tracker[] = [];
+/** Dedicated trackers, placed by their protocol number. */
+const DEDICATED: readonly L4Tracker[] = [
+  tcpTracker,
+  udpTracker,
+  udpliteTracker,
+  icmpTracker,
+  icmpv6Tracker,
+  greTracker,
+  sctpTracker,
+];
 
 /** 256 entries, one per IP protocol number. */
 export const TRACKERS: readonly L4Tracker[] = (() => {
