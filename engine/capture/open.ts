@@ -1,5 +1,6 @@
 /** openCapture: opens a file or stdin, detects gzip (by magic) and pcap/pcapng, returns a streaming reader. */
 import { open } from "node:fs/promises";
+import { Readable } from "node:stream";
 import { CaptureError } from "./error.js";
 import { PCAP_HEADER_BYTES, PcapReader } from "./pcap.js";
 import { BT_SHB, BYTE_ORDER_MAGIC, PcapngReader } from "./pcapng.js";
@@ -74,10 +75,11 @@ export async function openCapture(
 /** Reads a capture from any byte stream (stdin, a pipe, a socket); `name` is used in errors. */
 export function openCaptureStream(
   name: string,
-  input: AsyncIterable<Uint8Array>,
+  input: Readable | AsyncIterable<Uint8Array>,
   opts: OpenOptions = {},
 ): Promise<CaptureReader | CaptureError> {
-  return openSource(name, new StreamSource(input[Symbol.asyncIterator]()), null, opts);
+  const stream = input instanceof Readable ? input : Readable.from(input, { objectMode: false });
+  return openSource(name, new StreamSource(stream), null, opts);
 }
 
 async function openSource(

@@ -52,6 +52,8 @@ export abstract class BaseReader implements CaptureReader {
   protected wanting = "record";
   private readonly src: ByteSource;
   private finished = false;
+  /** Set when the source failed (e.g. gzip cut short): reported once the bytes before it are parsed. */
+  private inputFailure: string | null = null;
   private closed = false;
 
   constructor(init: ReaderInit) {
@@ -94,16 +96,16 @@ export abstract class BaseReader implements CaptureReader {
       if (batch.count > 0) return batch.count;
       if (this.eof) {
         const avail = this.end - this.start;
-        if (avail > 0) {
+        if (this.inputFailure !== null) {
+          // Everything before the broken input has been delivered; report where the data stopped.
+          this.fail(this.end, this.inputFailure);
+        } else if (avail > 0) {
           this.fail(this.start, `truncated ${this.wanting}: ${avail} of ${need} bytes before end of input`);
         }
         this.finished = true;
         return 0;
       }
-      if (!(await this.refill(need))) {
-        this.finished = true;
-        return 0;
-      }
+      await this.refill(need);
     }
     batch.data = this.buf;
     return 0;
@@ -138,7 +140,7 @@ export abstract class BaseReader implements CaptureReader {
   }
 
   /** Moves the unread tail to the front, grows the buffer if one record needs more, reads more input. */
-  private async refill(need: number): Promise<boolean> {
+  private async refill(need: number): Promise<void> {
     if (this.start > 0) {
       this.buf.copyWithin(0, this.start, this.end);
       this.base += this.start;
@@ -158,8 +160,9 @@ export abstract class BaseReader implements CaptureReader {
       }
       const n = await this.src.read(this.buf, this.end, this.buf.length - this.end);
       if (n < 0) {
-        this.fail(this.end, this.src.failure ?? "read failed");
-        return false;
+        this.inputFailure = this.src.failure ?? "read failed";
+        this.eof = true;
+        break;
       }
       if (n === 0) {
         this.eof = true;
@@ -168,6 +171,5 @@ export abstract class BaseReader implements CaptureReader {
       this.end += n;
       got += n;
     }
-    return true;
   }
 }

@@ -45,70 +45,109 @@ export class FileSource implements ByteSource {
   }
 }
 
-/** Pulls Buffers from an async iterator and copies them out on demand. */
+/** Queue limits for a stream source: pause the producer above HIGH, resume below LOW (bounded memory). */
+const QUEUE_HIGH = 8 * 1024 * 1024;
+const QUEUE_LOW = 2 * 1024 * 1024;
+
+/**
+ * Buffers a Readable's chunks (flow-controlled) and copies them out on demand. Chunks that arrived before a
+ * stream error are still delivered; the error is reported after them (a truncated gzip keeps its prefix).
+ */
 export class StreamSource implements ByteSource {
   failure: string | null = null;
   bytesRead = 0;
-  private chunk: Uint8Array | null = null;
+  private readonly queue: Uint8Array[] = [];
+  private queueHead = 0;
   private chunkOff = 0;
+  private queued = 0;
+  private paused = false;
   private ended = false;
+  private streamError: string | null = null;
+  private wake: (() => void) | null = null;
 
   constructor(
-    private readonly it: AsyncIterator<Uint8Array>,
+    private readonly stream: Readable,
     private readonly onClose: () => void = () => undefined,
-  ) {}
-
-  async read(dst: Uint8Array, off: number, len: number): Promise<number> {
-    while (this.chunk === null) {
-      if (this.ended) return 0;
-      try {
-        const r = await this.it.next();
-        if (r.done) {
-          this.ended = true;
-          return 0;
-        }
-        if (r.value.length > 0) {
-          this.chunk = r.value;
-          this.chunkOff = 0;
-        }
-      } catch (e) {
-        this.ended = true;
-        this.failure = message(e);
-        return -1;
+  ) {
+    stream.on("data", (c: Uint8Array) => {
+      if (c.length === 0) return;
+      this.queue.push(c);
+      this.queued += c.length;
+      if (this.queued > QUEUE_HIGH && !this.paused) {
+        this.paused = true;
+        stream.pause();
       }
-    }
-    const n = Math.min(len, this.chunk.length - this.chunkOff);
-    dst.set(this.chunk.subarray(this.chunkOff, this.chunkOff + n), off);
-    this.chunkOff += n;
-    if (this.chunkOff === this.chunk.length) this.chunk = null;
-    this.bytesRead += n;
-    return n;
+      this.notify();
+    });
+    stream.on("end", () => {
+      this.ended = true;
+      this.notify();
+    });
+    stream.on("error", (e: unknown) => {
+      this.streamError ??= message(e);
+      this.ended = true;
+      this.notify();
+    });
+    stream.on("close", () => {
+      this.ended = true;
+      this.notify();
+    });
   }
 
-  /** What has not been read yet (pending chunk, then the rest), for handing over to a gunzip stream. */
-  async *remaining(): AsyncGenerator<Uint8Array> {
-    if (this.chunk !== null) {
-      const c = this.chunk.subarray(this.chunkOff);
-      this.chunk = null;
-      yield c;
+  private notify(): void {
+    const w = this.wake;
+    this.wake = null;
+    w?.();
+  }
+
+  async read(dst: Uint8Array, off: number, len: number): Promise<number> {
+    while (this.queueHead === this.queue.length) {
+      if (this.ended) {
+        if (this.streamError !== null) {
+          this.failure = this.streamError;
+          return -1;
+        }
+        return 0;
+      }
+      await new Promise<void>((resolve) => {
+        this.wake = resolve;
+      });
     }
-    while (!this.ended) {
-      const r = await this.it.next();
-      if (r.done) break;
-      yield r.value;
+    let n = 0;
+    while (n < len && this.queueHead < this.queue.length) {
+      const c = this.queue[this.queueHead]!;
+      const k = Math.min(len - n, c.length - this.chunkOff);
+      dst.set(c.subarray(this.chunkOff, this.chunkOff + k), off + n);
+      n += k;
+      this.chunkOff += k;
+      if (this.chunkOff === c.length) {
+        this.queueHead++;
+        this.chunkOff = 0;
+      }
     }
-    this.ended = true;
+    if (this.queueHead === this.queue.length) {
+      this.queue.length = 0;
+      this.queueHead = 0;
+    } else if (this.queueHead > 1024) {
+      this.queue.splice(0, this.queueHead);
+      this.queueHead = 0;
+    }
+    this.queued -= n;
+    this.bytesRead += n;
+    if (this.paused && this.queued < QUEUE_LOW) {
+      this.paused = false;
+      this.stream.resume();
+    }
+    return n;
   }
 
   async close(): Promise<void> {
     this.ended = true;
-    this.chunk = null;
-    try {
-      await this.it.return?.();
-    } catch {
-      // already failed; nothing to release
-    }
+    this.queue.length = 0;
+    this.queueHead = 0;
+    this.stream.destroy();
     this.onClose();
+    this.notify();
   }
 }
 
@@ -126,10 +165,10 @@ export class GzipSource implements ByteSource {
       }
     }.call(this);
     this.input = Readable.from(counted, { objectMode: false });
-    const gunzip = createGunzip({ chunkSize: 256 * 1024 });
+    const gunzip = createGunzip({ chunkSize: 64 * 1024 });
     this.input.on("error", (e) => gunzip.destroy(e));
     this.input.pipe(gunzip);
-    this.out = new StreamSource(gunzip[Symbol.asyncIterator](), () => {
+    this.out = new StreamSource(gunzip, () => {
       this.input.destroy();
       onClose();
     });
