@@ -6,6 +6,7 @@
 import { Command, CommanderError } from "commander";
 import { register as registerGenerate } from "./commands/generate.js";
 import { register as registerReplay } from "./commands/replay.js";
+import { register as registerSize } from "./commands/size.js";
 import { register as registerVerify } from "./commands/verify.js";
 import { VERSION } from "./version.js";
 
@@ -24,6 +25,7 @@ program
 registerVerify(program);
 registerReplay(program);
 registerGenerate(program);
+registerSize(program);
 
 try {
   await program.parseAsync(process.argv);

@@ -46,7 +46,7 @@ export function renderSummary(
       `(${n(r.throughput.packetsPerSec)} packets/s, ${r.throughput.mbPerSec.toFixed(1)} MB/s)`,
   );
   L.push(
-    `  nf_conntrack_max ${n(r.settings.nf_conntrack_max)}  buckets ${n(r.settings.nf_conntrack_buckets)}  HZ ${r.settings.hz}`,
+    `  nf_conntrack_max ${r.settings.nf_conntrack_max === 0 ? "unlimited (0)" : n(r.settings.nf_conntrack_max)}  buckets ${n(r.settings.nf_conntrack_buckets)}  HZ ${r.settings.hz}`,
   );
   L.push(
     `  peak ${n(r.peak.count)} entries at +${r.peak.time.toFixed(1)} s   p50 ${n(r.percentiles.p50)}  p95 ${n(r.percentiles.p95)}  p99 ${n(r.percentiles.p99)}  final ${n(r.final)}`,

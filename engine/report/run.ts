@@ -1,0 +1,80 @@
+/**
+ * Runs the core replay driver with a timeline and a progress bar attached and turns its result into a
+ * ReplayReport (the one place that knows the driver's result shape).
+ */
+import type { CtSettings } from "../conntrack/settings.js";
+import { type ReplayResult, replayCaptures } from "../replay.js";
+import type { MemoryModel } from "../stats/memory.js";
+import type { Timeline } from "../stats/timeline.js";
+import { buildReplayReport, type ReplayReport } from "./model.js";
+import { startProgress } from "./progress.js";
+
+export interface RunOptions {
+  label?: string;
+  endTime?: number;
+  gc?: "kernel" | "exact";
+  seed?: number;
+  /** Show a progress bar on stderr when it is a TTY (default true). */
+  progress?: boolean;
+}
+
+export interface RunOutput {
+  report: ReplayReport;
+  result: ReplayResult;
+}
+
+export async function runReplay(
+  files: readonly string[],
+  settings: CtSettings,
+  mem: MemoryModel,
+  tl: Timeline,
+  opts: RunOptions = {},
+): Promise<RunOutput> {
+  const bytesByFile = new Map<number, number>();
+  let bar: ReturnType<typeof startProgress> | null = null;
+  let barFile = -1;
+  const result = await replayCaptures(files, settings, {
+    ...(opts.endTime !== undefined ? { endTime: opts.endTime } : {}),
+    ...(opts.gc !== undefined ? { gc: opts.gc } : {}),
+    ...(opts.seed !== undefined ? { seed: opts.seed } : {}),
+    onTick: (t, ct) => tl.onTick(t, ct),
+    nextTick: () => tl.nextTick,
+    onProgress: (p) => {
+      bytesByFile.set(p.fileIndex, p.bytesRead);
+      if (opts.progress === false) return;
+      if (p.fileIndex !== barFile) {
+        bar?.stop();
+        barFile = p.fileIndex;
+        bar = startProgress(p.totalBytes, p.files > 1 ? `${p.fileIndex + 1}/${p.files}` : "replay");
+      }
+      bar?.update(p.bytesRead, p.packets);
+    },
+  });
+  (bar as ReturnType<typeof startProgress> | null)?.stop();
+  const ct = result.conntrack;
+  if (result.endTime !== null) tl.record(result.endTime, ct);
+  if (result.firstTime !== null) tl.origin = result.firstTime;
+  let bytes = 0;
+  for (const b of bytesByFile.values()) bytes += b;
+  const report = buildReplayReport(
+    {
+      files: [...files],
+      packets: result.packets,
+      bytes,
+      firstTime: result.firstTime,
+      lastTime: result.lastTime,
+      counters: { ...result.stats },
+      finalCount: ct.count,
+      max: settings.max,
+      buckets: settings.buckets,
+      hz: settings.hz,
+      elapsedSec: result.elapsedMs / 1000,
+      decode: result.decode.toJSON() as unknown as Record<string, unknown>,
+      errors: result.captureErrors.map((e) => e.toString()),
+      ...(opts.label !== undefined ? { label: opts.label } : {}),
+    },
+    tl,
+    mem,
+  );
+  return { report, result };
+}
