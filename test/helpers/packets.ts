@@ -26,6 +26,12 @@ export function addrWords(a: string): [number, number, number, number] {
     if (p.length !== 4 || p.some((x) => !(x >= 0 && x <= 255))) throw new Error(`bad IPv4 ${a}`);
     return [((p[0]! << 24) | (p[1]! << 16) | (p[2]! << 8) | p[3]!) >>> 0, 0, 0, 0];
   }
+  // Embedded dotted IPv4 tail (::ffff:1.2.3.4) -> two hex groups.
+  const dotted = /^(.*:)(\d+\.\d+\.\d+\.\d+)$/.exec(a);
+  if (dotted) {
+    const v4 = addrWords(dotted[2]!)[0];
+    a = `${dotted[1]}${(v4 >>> 16).toString(16)}:${(v4 & 0xffff).toString(16)}`;
+  }
   const [head, tail] = a.includes("::") ? a.split("::") : [a, undefined];
   const h = head ? head.split(":") : [];
   const t = tail !== undefined && tail !== "" ? tail.split(":") : [];

@@ -1,0 +1,124 @@
+/**
+ * The issue's acceptance test: replaying the kernel oracle's replayed.pcap and evaluating the table at its
+ * dump time reproduces the kernel's table.jsonl byte for byte (and its conntrack -S counters).
+ */
+import { existsSync, readFileSync } from "node:fs";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+import { describe, expect, it } from "vitest";
+import { tableJsonl } from "../engine/conntrack/dump.js";
+import { resolveSettings } from "../engine/conntrack/settings.js";
+import { replayCaptures } from "../engine/replay.js";
+
+const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
+const samples = path.resolve(repoRoot, "../shared/kernel-oracle/samples");
+
+interface OracleRun {
+  dir: string;
+  pcap: string;
+  dumpTime: number;
+}
+
+/** An oracle output dir with replayed.pcap + table.jsonl + a dump time, or the reason it can't be used. */
+function oracleRun(dir: string): OracleRun | string {
+  const pcap = path.join(dir, "replayed.pcap");
+  if (!existsSync(pcap)) return `${dir}: no replayed.pcap (oracle run predates timing-faithful output)`;
+  const summary = JSON.parse(readFileSync(path.join(dir, "summary.json"), "utf8")) as Record<string, unknown>;
+  const t = summary.dump_time ?? summary.dumpTime;
+  if (typeof t !== "number") return `${dir}: summary.json has no dump_time`;
+  return { dir, pcap, dumpTime: t };
+}
+
+function conntrackSTotals(file: string): Record<string, number> {
+  const total: Record<string, number> = {};
+  for (const line of readFileSync(file, "utf8").split("\n")) {
+    if (!line.startsWith("cpu=")) continue;
+    for (const tok of line.trim().split(/\s+/).slice(1)) {
+      const [k, v] = tok.split("=");
+      total[k!] = (total[k!] ?? 0) + Number(v);
+    }
+  }
+  return total;
+}
+
+const RUNS = [
+  "veth-mixed/oracle-capture-va.pcap",
+  "veth-mixed/oracle-capture-va.pcapng",
+  "veth-mixed/oracle-capture-va.pcapng-speed1",
+  "timing/oracle-speed0",
+  "timing/oracle-speed1",
+];
+
+describe("replay reproduces kernel-oracle tables", () => {
+  if (!existsSync(samples)) {
+    it.skip(`../shared/kernel-oracle/samples absent (${samples})`, () => {});
+    return;
+  }
+  let ran = 0;
+  for (const rel of RUNS) {
+    const run = oracleRun(path.join(samples, rel));
+    if (typeof run === "string") {
+      console.log(`skipping ${rel}: ${run}`);
+      continue;
+    }
+    ran++;
+    it(`${rel}: table.jsonl and conntrack -S identical at dump_time`, async () => {
+      const r = await replayCaptures([run.pcap], resolveSettings(), { endTime: run.dumpTime });
+      expect(r.captureErrors).toEqual([]);
+      expect(r.packets).toBeGreaterThan(0);
+      expect(tableJsonl(r.conntrack, r.endJiffies)).toBe(
+        readFileSync(path.join(run.dir, "table.jsonl"), "utf8"),
+      );
+      const kernel = conntrackSTotals(path.join(run.dir, "conntrack-S.txt"));
+      for (const [k, v] of Object.entries(kernel))
+        expect([k, r.stats[k as keyof typeof r.stats]]).toEqual([k, v]);
+    });
+  }
+  it("at least one oracle run with replayed.pcap is available", () => {
+    expect(ran).toBeGreaterThan(0);
+  });
+});
+
+/** Lines of a table.jsonl with the timeout field cut out, plus the timeouts. */
+function splitTimeouts(text: string): { lines: string[]; timeouts: number[] } {
+  const lines: string[] = [];
+  const timeouts: number[] = [];
+  for (const l of text.split("\n")) {
+    if (!l) continue;
+    const m = /"timeout": (\d+), /.exec(l);
+    timeouts.push(m ? Number(m[1]) : -1);
+    lines.push(l.replace(/"timeout": \d+, /, ""));
+  }
+  return { lines, timeouts };
+}
+
+describe("live kernel: veth-mixed capture-va.pcap (acceptance)", async () => {
+  const capture = path.join(samples, "veth-mixed/capture-va.pcap");
+  const { oraclePreflight, runKernel, OracleError } = await import("../engine/oracle/index.js");
+  const why = existsSync(capture) ? await oraclePreflight() : `${capture} absent`;
+  if (why !== null) {
+    it.skip(`kernel oracle unavailable: ${why}`, () => {});
+    return;
+  }
+  it("the table at dump_time equals the kernel's table.jsonl (timeouts within the 1 s dump window)", async () => {
+    const { mkdtempSync, rmSync } = await import("node:fs");
+    const os = await import("node:os");
+    const outDir = mkdtempSync(path.join(os.tmpdir(), "ctreplay-core-oracle-"));
+    try {
+      const k = await runKernel({ capture, outDir });
+      if (k instanceof OracleError) throw new Error(k.toString());
+      const r = await replayCaptures([k.replayedPcap], resolveSettings(), { endTime: k.dumpTime });
+      const mine = splitTimeouts(tableJsonl(r.conntrack, r.endJiffies));
+      const kernel = splitTimeouts(readFileSync(path.join(outDir, "table.jsonl"), "utf8"));
+      expect(mine.lines).toEqual(kernel.lines);
+      expect(mine.lines.length).toBe(15);
+      mine.timeouts.forEach((t, i) => {
+        expect(Math.abs(t - kernel.timeouts[i]!)).toBeLessThanOrEqual(1);
+      });
+      for (const [key, v] of Object.entries(k.stats.total))
+        expect([key, r.stats[key as keyof typeof r.stats]]).toEqual([key, v]);
+    } finally {
+      rmSync(outDir, { recursive: true, force: true });
+    }
+  });
+});
