@@ -6,12 +6,15 @@
 import { readFile, writeFile } from "node:fs/promises";
 import { type Command, InvalidArgumentError, Option } from "commander";
 import type { CtSettings } from "../conntrack/settings.js";
+import type { ReplayOptions, ReplayResult } from "../replay.js";
 import { hasExtension, MemoryModel, resolveGeometry, SlabinfoError } from "../stats/memory.js";
 import { Timeline } from "../stats/timeline.js";
 import { renderCsv } from "./csv.js";
 import { renderHtml } from "./html.js";
 import type { ReplayReport } from "./model.js";
+import { type Progress, startProgress } from "./progress.js";
 import { renderPrometheus } from "./prometheus.js";
+import { reportFromResult } from "./run.js";
 import { renderSummary } from "./terminal.js";
 
 export interface MemoryCliOptions {
@@ -189,4 +192,58 @@ export async function emitReport(o: OutputCliOptions, r: ReplayReport): Promise<
   const errors = await writeFileOutputs(o, [r]);
   for (const e of errors) process.stderr.write(`ctreplay: ${e}\n`);
   return errors.length > 0 ? 2 : 0;
+}
+
+/** What `ctreplay replay` needs to produce reports: options for the driver and a finisher. */
+export interface ReplayReportHook {
+  /** --json: stdout carries only the JSON report. */
+  readonly json: boolean;
+  /** Spread into replayCaptures' options (timeline ticks). */
+  readonly replayOptions: Pick<ReplayOptions, "onTick" | "nextTick" | "onProgress">;
+  /** Builds the report from the driver's result, writes file outputs; returns stdout text and exit code. */
+  finish(r: ReplayResult, files: readonly string[]): Promise<{ stdout: string; code: number }>;
+}
+
+/**
+ * For `ctreplay replay`: null when no report option was given (the command prints as before), an error
+ * string for bad options, else the hook.
+ */
+export async function replayReportHook(
+  o: MemoryCliOptions & OutputCliOptions,
+  settings: CtSettings,
+): Promise<ReplayReportHook | string | null> {
+  const wanted = o.json || o.csv !== undefined || o.prometheus !== undefined || o.html !== undefined;
+  if (!wanted && o.kernelText !== true) return null;
+  const mem = await memoryModelFor(o, settings);
+  if (typeof mem === "string") return mem;
+  const tl = timelineFor(o);
+  const bytesByFile = new Map<number, number>();
+  let bar: Progress | null = null;
+  let barFile = -1;
+  return {
+    json: o.json === true,
+    replayOptions: {
+      onTick: (t, ct) => tl.onTick(t, ct),
+      nextTick: () => tl.nextTick,
+      onProgress: (p) => {
+        bytesByFile.set(p.fileIndex, p.bytesRead);
+        if (p.fileIndex !== barFile) {
+          bar?.stop();
+          barFile = p.fileIndex;
+          bar = startProgress(p.totalBytes, p.files > 1 ? `${p.fileIndex + 1}/${p.files}` : "replay");
+        }
+        bar?.update(p.bytesRead, p.packets);
+      },
+    },
+    async finish(r, files) {
+      bar?.stop();
+      const report = reportFromResult(r, files, settings, mem, tl, bytesByFile);
+      const stdout = o.json
+        ? `${JSON.stringify(report, null, 2)}\n`
+        : `${renderSummary(report, { chart: o.chart !== false, kernelLines: o.kernelText === true })}\n`;
+      const errors = await writeFileOutputs(o, [report]);
+      for (const e of errors) process.stderr.write(`ctreplay: ${e}\n`);
+      return { stdout, code: errors.length > 0 ? 2 : 0 };
+    },
+  };
 }

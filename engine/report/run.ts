@@ -51,12 +51,25 @@ export async function runReplay(
     },
   });
   (bar as ReturnType<typeof startProgress> | null)?.stop();
+  return { report: reportFromResult(result, files, settings, mem, tl, bytesByFile, opts.label), result };
+}
+
+/** Turns the driver's result into a ReplayReport (records the final row of the timeline first). */
+export function reportFromResult(
+  result: ReplayResult,
+  files: readonly string[],
+  settings: CtSettings,
+  mem: MemoryModel,
+  tl: Timeline,
+  bytesByFile: ReadonlyMap<number, number> = new Map(),
+  label?: string,
+): ReplayReport {
   const ct = result.conntrack;
   if (result.endTime !== null) tl.record(result.endTime, ct);
   if (result.firstTime !== null) tl.origin = result.firstTime;
   let bytes = 0;
   for (const b of bytesByFile.values()) bytes += b;
-  const report = buildReplayReport(
+  return buildReplayReport(
     {
       files: [...files],
       packets: result.packets,
@@ -71,10 +84,9 @@ export async function runReplay(
       elapsedSec: result.elapsedMs / 1000,
       decode: result.decode.toJSON() as unknown as Record<string, unknown>,
       errors: result.captureErrors.map((e) => e.toString()),
-      ...(opts.label !== undefined ? { label: opts.label } : {}),
+      ...(label !== undefined ? { label } : {}),
     },
     tl,
     mem,
   );
-  return { report, result };
 }

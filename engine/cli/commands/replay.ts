@@ -11,6 +11,12 @@ import { conntrackSText, liveEntries, tableJsonl, tableText } from "../../conntr
 import type { GcMode } from "../../conntrack/gc.js";
 import { loadSettings, SysctlError, type SysctlProfile } from "../../conntrack/sysctl.js";
 import { type ReplayResult, replayCaptures } from "../../replay.js";
+import {
+  addReportOptions,
+  type MemoryCliOptions,
+  type OutputCliOptions,
+  replayReportHook,
+} from "../../report/cli-output.js";
 
 export interface ReplayCliOptions {
   dumpTable?: string;
@@ -128,18 +134,32 @@ export function register(program: Command): void {
         process.exitCode = 2;
         return;
       }
+      // --json/--csv/--prometheus/--html/--kernel-text (engine/report): timeline ticks + report at the end.
+      const report = await replayReportHook(
+        o as ReplayCliOptions & MemoryCliOptions & OutputCliOptions,
+        loaded.settings,
+      );
+      if (typeof report === "string") {
+        process.stderr.write(`ctreplay replay: ${report}\n`);
+        process.exitCode = 2;
+        return;
+      }
       const r = await replayCaptures(files, loaded.settings, {
         gc: o.gc,
         ...(o.seed !== undefined ? { seed: o.seed } : {}),
         ...(o.endTime !== undefined ? { endTime: o.endTime } : {}),
+        ...(report?.replayOptions ?? {}),
       });
       if (o.dumpTable !== undefined) {
         const text = tableJsonl(r.conntrack, r.endJiffies);
         if (o.dumpTable === "-") process.stdout.write(text);
         else await writeFile(o.dumpTable, text);
       }
-      process.stdout.write(printReplayResult(r, o, loaded.profile));
+      if (!report?.json) process.stdout.write(printReplayResult(r, o, loaded.profile));
+      const finished = report ? await report.finish(r, files) : null;
+      if (finished) process.stdout.write(finished.stdout);
       for (const e of r.captureErrors) process.stderr.write(`ctreplay replay: ${e.toString()}\n`);
-      if (r.captureErrors.length > 0) process.exitCode = 2;
+      if (r.captureErrors.length > 0 || (finished?.code ?? 0) !== 0) process.exitCode = 2;
     });
+  addReportOptions(program.commands.find((c) => c.name() === "replay")!);
 }
