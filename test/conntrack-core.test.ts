@@ -487,3 +487,22 @@ describe("invariants under random traffic", () => {
     });
   }
 });
+
+describe("long idle gaps", () => {
+  it("exact GC still expires entries after a gap longer than the u32 jiffies half-range", () => {
+    const ct = mk({ nf_conntrack_generic_timeout: 30 }, { gc: "exact" });
+    const p = new Packets();
+    ct.process(p.batch, p.udp(T0, "10.0.0.1", 1, "10.0.0.2", 2));
+    ct.advanceTo(T0 + 120 * 86400); // 120 days at HZ 250 > 2^31 jiffies
+    expect(ct.count).toBe(0);
+  });
+
+  it("kernel GC reaps across the same gap", () => {
+    const ct = mk({ nf_conntrack_generic_timeout: 30 });
+    const p = new Packets();
+    ct.process(p.batch, p.udp(T0, "10.0.0.1", 1, "10.0.0.2", 2));
+    ct.advanceTo(T0 + 120 * 86400);
+    expect(ct.count).toBe(0);
+    expect(ct.stats.gc_reaped).toBe(1);
+  });
+});

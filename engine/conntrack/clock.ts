@@ -34,22 +34,36 @@ export class CtClock {
     return this.started;
   }
 
-  /** Capture time (whole seconds + ns) -> u32 jiffies; the first call fixes the epoch. */
-  at(sec: number, nsec: number): number {
+  /** Capture time -> jiffies elapsed since the epoch, not wrapped (the first call fixes the epoch). */
+  rawAt(sec: number, nsec: number): number {
     if (!this.started) {
       this.started = true;
       this.t0Sec = sec;
       this.t0Nsec = nsec;
     }
-    const j = Math.floor((sec - this.t0Sec) * this.hz + ((nsec - this.t0Nsec) * this.hz) / 1e9);
-    return (this.origin + j) >>> 0;
+    return Math.floor((sec - this.t0Sec) * this.hz + ((nsec - this.t0Nsec) * this.hz) / 1e9);
+  }
+
+  /** Raw (unwrapped) jiffies -> the u32 value the kernel would hold. */
+  wrap(raw: number): number {
+    return (this.origin + raw) >>> 0;
+  }
+
+  /** Capture time (whole seconds + ns) -> u32 jiffies. */
+  at(sec: number, nsec: number): number {
+    return (this.origin + this.rawAt(sec, nsec)) >>> 0;
+  }
+
+  /** Capture time as float seconds -> raw jiffies. */
+  rawAtSeconds(t: number): number {
+    const sec = Math.floor(t);
+    const nsec = Math.min(999_999_999, Math.round((t - sec) * 1e9));
+    return this.rawAt(sec, nsec);
   }
 
   /** Capture time as float seconds -> u32 jiffies. */
   atSeconds(t: number): number {
-    const sec = Math.floor(t);
-    const nsec = Math.min(999_999_999, Math.round((t - sec) * 1e9));
-    return this.at(sec, nsec);
+    return (this.origin + this.rawAtSeconds(t)) >>> 0;
   }
 
   /** Inverse of at(): u32 jiffies -> capture seconds (float), relative to the epoch; NaN before start. */

@@ -91,6 +91,8 @@ export class Conntrack implements CtContext, GcHost {
   readonly trackers: readonly L4Tracker[];
   /** Current time in u32 jiffies (last packet or advanceTo). */
   now = 0;
+  private ticked = false;
+  private rawNow = 0;
   private readonly hashSeed: number;
   private rng: number;
   private readonly scratch = new Uint32Array(TUPLE_WORDS * 2);
@@ -128,19 +130,35 @@ export class Conntrack implements CtContext, GcHost {
   }
 
   advanceTo(tSec: number): void {
-    this.tick(this.clock.atSeconds(tSec));
+    this.tickRaw(this.clock.rawAtSeconds(tSec));
   }
 
-  /** Moves the clock to `now` (u32 jiffies) and runs the GC up to it. */
-  tick(now: number): void {
-    this.gc.start(now);
-    this.gc.runUntil(now);
-    this.now = now;
+  /**
+   * Moves the clock to raw (unwrapped) jiffies and runs the GC up to it. u32 comparisons only work within
+   * 2^31 jiffies, so long idle gaps are crossed in steps (the kernel's GC never sleeps more than 60 s, so
+   * it never faces such a jump either).
+   */
+  private tickRaw(raw: number): void {
+    const clock = this.clock;
+    if (!this.ticked) {
+      this.ticked = true;
+      this.rawNow = raw;
+      this.now = clock.wrap(raw);
+      this.gc.start(this.now);
+    }
+    while (raw - this.rawNow > 0x40000000) {
+      this.rawNow += 0x40000000;
+      this.now = clock.wrap(this.rawNow);
+      this.gc.runUntil(this.now);
+    }
+    this.rawNow = raw;
+    this.now = clock.wrap(raw);
+    this.gc.runUntil(this.now);
   }
 
   // nf_conntrack_in (+ nf_confirm right after an accepted first packet)
   process(pkt: PacketBatch, i: number): void {
-    this.tick(this.clock.at(pkt.tsSec[i]!, pkt.tsNsec[i]!));
+    this.tickRaw(this.clock.rawAt(pkt.tsSec[i]!, pkt.tsNsec[i]!));
     if (pkt.kind[i] !== PK_IP) return;
     const stats = this.stats;
     const flags = pkt.l4flags[i]!;
