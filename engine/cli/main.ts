@@ -4,6 +4,7 @@
  * Exit status: 0 success, 1 regression (check) or verification difference (verify), 2 usage or input error.
  */
 import { Command, CommanderError } from "commander";
+import { register as registerCompare } from "./commands/compare.js";
 import { register as registerGenerate } from "./commands/generate.js";
 import { register as registerReplay } from "./commands/replay.js";
 import { register as registerSize } from "./commands/size.js";
@@ -26,6 +27,7 @@ registerVerify(program);
 registerReplay(program);
 registerGenerate(program);
 registerSize(program);
+registerCompare(program);
 
 try {
   await program.parseAsync(process.argv);

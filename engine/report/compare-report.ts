@@ -45,6 +45,9 @@ export function buildCompareReport(runs: ReplayReport[]): CompareReport {
     metric("p50", (r) => r.percentiles.p50),
     metric("final", (r) => r.final),
     metric("memoryPeakBytes", (r) => r.memory.peakBytes),
+    metric("liveAtEnd", (r) => r.timeline[r.timeline.length - 1]?.live ?? 0),
+    metric("expiredAtEnd", (r) => r.timeline[r.timeline.length - 1]?.expired ?? 0),
+    metric("livePeak", (r) => r.timeline.reduce((a, row) => Math.max(a, row.live), 0)),
     metric("assuredAtEnd", (r) => r.timeline[r.timeline.length - 1]?.assured ?? 0),
     metric("unrepliedAtEnd", (r) => r.timeline[r.timeline.length - 1]?.unreplied ?? 0),
     metric("new", c("new")),
@@ -78,7 +81,8 @@ export function renderCompareText(c: CompareReport): string {
     if (i === 0 || row.deltas[i] === 0) return v;
     const d = row.deltas[i]!;
     const base = row.values[0]!;
-    const pct = base !== 0 ? ` ${d > 0 ? "+" : ""}${((d / base) * 100).toFixed(0)}%` : "";
+    const p = (d / base) * 100;
+    const pct = base !== 0 ? ` ${d > 0 ? "+" : ""}${p.toFixed(Math.abs(p) < 10 ? 1 : 0)}%` : "";
     return `${v} (${d > 0 ? "+" : "-"}${fmt(row.metric, Math.abs(d))}${pct})`;
   };
   const head = ["", ...c.profiles];
