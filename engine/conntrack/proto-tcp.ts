@@ -19,8 +19,11 @@
  *   word 20      retrans         consecutive identical ACK-class packets (u8 in the kernel: wraps at 256)
  *   words 21..23 unused
  *
- * All sequence arithmetic is mod 2^32 (`>>> 0`), compared with before/after like the kernel's
- * (s32)(a - b) < 0. Nothing is allocated per packet.
+ * The tracker reads and writes these words through an Int32Array view of the same buffer and keeps every
+ * sequence number as an int32 (`| 0`): arithmetic is mod 2^32 and before/after are the kernel's
+ * (s32)(a - b) < 0. Values >= 2^31 read from a Uint32Array would be doubles, boxed into heap numbers
+ * whenever they cross a call; int32 stays unboxed, so nothing is allocated per packet. Window sizes are
+ * compared unsigned (`>>> 0`) like the kernel's u32.
  */
 import {
   L4_CSUM_BAD,
@@ -130,8 +133,19 @@ function after(a: number, b: number): boolean {
   return ((b - a) | 0) < 0;
 }
 
+let viewStore: CtStore | null = null;
+let viewWords: Int32Array = new Int32Array(0);
+/** store.proto as int32 words (cached per store: one view, not one per packet). */
+function protoView(store: CtStore): Int32Array {
+  if (store !== viewStore) {
+    viewStore = store;
+    viewWords = new Int32Array(store.proto.buffer, store.proto.byteOffset, store.proto.length);
+  }
+  return viewWords;
+}
+
 /** tcp_options: window scale (clamped to 14) and SACK_PERM into seen[] at `off`; no-op without options. */
-function tcpOptions(p: Uint32Array, off: number, pkt: PacketBatch, i: number): void {
+function tcpOptions(p: Int32Array, off: number, pkt: PacketBatch, i: number): void {
   if (pkt.tcpDoff[i] <= 5) return; // length == 0: the kernel returns before resetting
   p[off + TD_SCALE] = 0;
   p[off + TD_FLAGS] = p[off + TD_FLAGS] & IP_CT_TCP_FLAG_BE_LIBERAL;
@@ -146,7 +160,7 @@ function tcpOptions(p: Uint32Array, off: number, pkt: PacketBatch, i: number): v
 
 /** tcp_init_sender: (re)initialise the sender from a SYN or SYN/ACK. */
 function tcpInitSender(
-  p: Uint32Array,
+  p: Int32Array,
   sd: number,
   rd: number,
   dir: number,
@@ -170,7 +184,7 @@ function tcpInitSender(
 }
 
 /** nf_ct_tcp_state_reset. */
-function tcpStateReset(p: Uint32Array, off: number): void {
+function tcpStateReset(p: Int32Array, off: number): void {
   p[off + TD_END] = 0;
   p[off + TD_MAXEND] = 0;
   p[off + TD_MAXWIN] = 0;
@@ -180,13 +194,13 @@ function tcpStateReset(p: Uint32Array, off: number): void {
 }
 
 /** nf_tcp_log_invalid's verdict: a liberal sender (pickup or the sysctl) turns any failure into ACCEPT. */
-function logInvalid(p: Uint32Array, sd: number, liberal: boolean, ret: number): number {
+function logInvalid(p: Int32Array, sd: number, liberal: boolean, ret: number): number {
   return liberal || p[sd + TD_FLAGS] & IP_CT_TCP_FLAG_BE_LIBERAL ? NFCT_TCP_ACCEPT : ret;
 }
 
 /** tcp_in_window (6.x ternary). `state` is ct->proto.tcp.state as it was before this packet. */
 function tcpInWindow(
-  p: Uint32Array,
+  p: Int32Array,
   base: number,
   dir: number,
   index: number,
@@ -202,14 +216,14 @@ function tcpInWindow(
   const rd = base + (dir ^ 1) * TCP_W_SEEN;
   let seq = seq0;
   let end = end0;
-  let ack = pkt.ack[i];
+  let ack = pkt.ack[i] | 0;
   let sack = ack;
   const winRaw = pkt.win[i];
   let win = winRaw;
 
   // tcp_sack: only when the receiver allowed SACK; keeps the ack unless a right edge lies after it.
   if (p[rd + TD_FLAGS] & IP_CT_TCP_FLAG_SACK_PERM && pkt.tcpOpt[i] & TCPOPT_SACK) {
-    const edge = pkt.sackEdge[i];
+    const edge = pkt.sackEdge[i] | 0;
     if (after(edge, sack)) sack = edge;
   }
   // NAT sequence offsets (nf_ct_seq_offset) are 0: no seqadj in a replay.
@@ -222,13 +236,13 @@ function tcpInWindow(
     } else {
       // Mid-connection: history lost, take what the packet says.
       p[sd + TD_END] = end;
-      const swin = (win << p[sd + TD_SCALE]) >>> 0;
+      const swin = (win << p[sd + TD_SCALE]) | 0;
       p[sd + TD_MAXWIN] = swin === 0 ? 1 : swin;
-      p[sd + TD_MAXEND] = (end + p[sd + TD_MAXWIN]) >>> 0;
+      p[sd + TD_MAXEND] = (end + p[sd + TD_MAXWIN]) | 0;
       if (p[rd + TD_MAXWIN] === 0) {
         p[rd + TD_END] = sack;
         p[rd + TD_MAXEND] = sack;
-      } else if (sack === (p[rd + TD_END] + 1) >>> 0) {
+      } else if (sack === ((p[rd + TD_END] + 1) | 0)) {
         p[rd + TD_END] = sack; // likely a keep-alive reply: needed for check III
       }
     }
@@ -253,18 +267,18 @@ function tcpInWindow(
     end = seq;
   }
 
-  const senderMaxwin = p[sd + TD_MAXWIN];
+  const senderMaxwin = p[sd + TD_MAXWIN] >>> 0;
   const maxAckWindow = Math.max(senderMaxwin, MAXACKWINCONST);
   const rEnd = p[rd + TD_END];
-  const rMaxwin = p[rd + TD_MAXWIN];
+  const rMaxwin = p[rd + TD_MAXWIN] >>> 0;
   const sMaxend = p[sd + TD_MAXEND];
 
   // I. seq <= sender.td_maxend
-  if (!before(seq, (sMaxend + 1) >>> 0)) {
+  if (!before(seq, (sMaxend + 1) | 0)) {
     const overshot = (end - sMaxend + 1) >>> 0;
-    const ackOk = after(sack, (rEnd - maxAckWindow - 1) >>> 0);
-    const inRecvWin = rMaxwin !== 0 && after(end, (p[sd + TD_END] - rMaxwin - 1) >>> 0);
-    if (inRecvWin && ackOk && overshot <= rMaxwin && before(sack, (rEnd + 1) >>> 0)) {
+    const ackOk = after(sack, (rEnd - maxAckWindow - 1) | 0);
+    const inRecvWin = rMaxwin !== 0 && after(end, (p[sd + TD_END] - rMaxwin - 1) | 0);
+    if (inRecvWin && ackOk && overshot <= rMaxwin && before(sack, (rEnd + 1) | 0)) {
       // Sender overshot the window a little: remember the data so its ACK can pass later.
       p[sd + TD_END] = end;
       p[sd + TD_FLAGS] = p[sd + TD_FLAGS] | IP_CT_TCP_FLAG_DATA_UNACKNOWLEDGED;
@@ -273,19 +287,19 @@ function tcpInWindow(
     return logInvalid(p, sd, liberal, NFCT_TCP_INVALID); // "SEQ is over upper bound"
   }
   // III. sack <= receiver.td_end
-  if (!before(sack, (rEnd + 1) >>> 0)) return logInvalid(p, sd, liberal, NFCT_TCP_INVALID);
+  if (!before(sack, (rEnd + 1) | 0)) return logInvalid(p, sd, liberal, NFCT_TCP_INVALID);
   // II. end >= sender.td_end - receiver.td_maxwin
-  if (!(rMaxwin === 0 || after(end, (p[sd + TD_END] - rMaxwin - 1) >>> 0)))
+  if (!(rMaxwin === 0 || after(end, (p[sd + TD_END] - rMaxwin - 1) | 0)))
     return logInvalid(p, sd, liberal, NFCT_TCP_IGNORE); // already ACKed data retransmitted
   // IV. sack >= receiver.td_end - MAXACKWINDOW(sender)
-  if (!after(sack, (rEnd - maxAckWindow - 1) >>> 0)) return logInvalid(p, sd, liberal, NFCT_TCP_IGNORE);
+  if (!after(sack, (rEnd - maxAckWindow - 1) | 0)) return logInvalid(p, sd, liberal, NFCT_TCP_IGNORE);
 
   // Window scaling (RFC 1323) applies to non-SYN segments.
-  if (!(flags & TH_SYN)) win = (win << p[sd + TD_SCALE]) >>> 0;
+  if (!(flags & TH_SYN)) win = (win << p[sd + TD_SCALE]) | 0;
 
   // Update sender data.
-  const swin = (win + (sack - ack)) >>> 0;
-  if (p[sd + TD_MAXWIN] < swin) p[sd + TD_MAXWIN] = swin;
+  const swin = (win + (sack - ack)) | 0;
+  if (p[sd + TD_MAXWIN] >>> 0 < swin >>> 0) p[sd + TD_MAXWIN] = swin;
   if (after(end, p[sd + TD_END])) {
     p[sd + TD_END] = end;
     p[sd + TD_FLAGS] = p[sd + TD_FLAGS] | IP_CT_TCP_FLAG_DATA_UNACKNOWLEDGED;
@@ -301,10 +315,10 @@ function tcpInWindow(
 
   // Update receiver data.
   if (p[rd + TD_MAXWIN] !== 0 && after(end, sMaxend)) {
-    p[rd + TD_MAXWIN] = (p[rd + TD_MAXWIN] + (end - sMaxend)) >>> 0;
+    p[rd + TD_MAXWIN] = (p[rd + TD_MAXWIN] + (end - sMaxend)) | 0;
   }
-  if (after((sack + win) >>> 0, (p[rd + TD_MAXEND] - 1) >>> 0)) {
-    p[rd + TD_MAXEND] = (sack + win + (win === 0 ? 1 : 0)) >>> 0;
+  if (after((sack + win) | 0, (p[rd + TD_MAXEND] - 1) | 0)) {
+    p[rd + TD_MAXEND] = (sack + win + (win === 0 ? 1 : 0)) | 0;
   }
   if (ack === p[rd + TD_END]) {
     p[rd + TD_FLAGS] = p[rd + TD_FLAGS] & ~IP_CT_TCP_FLAG_DATA_UNACKNOWLEDGED;
@@ -358,7 +372,7 @@ export function tcpChooseTimeout(
 /** tcp_new: validity and initial window state of the first packet of an unconfirmed ct. */
 function tcpNew(
   ctx: CtContext,
-  p: Uint32Array,
+  p: Int32Array,
   base: number,
   ct: number,
   pkt: PacketBatch,
@@ -383,7 +397,7 @@ function tcpNew(
     p[base + TD_END] = end;
     const maxwin = win === 0 ? 1 : win;
     p[base + TD_MAXWIN] = maxwin;
-    p[base + TD_MAXEND] = (end + maxwin) >>> 0;
+    p[base + TD_MAXEND] = (end + maxwin) | 0;
     p[base + TD_FLAGS] = IP_CT_TCP_FLAG_SACK_PERM | IP_CT_TCP_FLAG_BE_LIBERAL;
     p[base + TCP_W_SEEN + TD_FLAGS] = IP_CT_TCP_FLAG_SACK_PERM | IP_CT_TCP_FLAG_BE_LIBERAL;
   }
@@ -395,7 +409,7 @@ function tcpNew(
 /** nf_tcp_handle_invalid: an out-of-window FIN/RST answering the peer's FIN/RST shortens an assured entry. */
 function tcpHandleInvalid(
   ctx: CtContext,
-  p: Uint32Array,
+  p: Int32Array,
   base: number,
   ct: number,
   dir: number,
@@ -439,12 +453,12 @@ function tcpPacket(
   if (settings.checksum && pkt.l4flags[i] & L4_CSUM_BAD) return V_INVALID;
   if (!tcpFlagsValid(flags)) return V_INVALID;
 
-  const p = store.proto;
+  const p = protoView(store);
   const base = ct * PROTO_WORDS;
-  const seq = pkt.seq[i];
-  const ackSeq = pkt.ack[i];
+  const seq = pkt.seq[i] | 0;
+  const ackSeq = pkt.ack[i] | 0;
   // segment_seq_plus_len: seq + payload + SYN + FIN
-  const end = (seq + (l4len - doff4) + (flags & TH_SYN ? 1 : 0) + (flags & TH_FIN ? 1 : 0)) >>> 0;
+  const end = (seq + (l4len - doff4) + (flags & TH_SYN ? 1 : 0) + (flags & TH_FIN ? 1 : 0)) | 0;
   const index = getConntrackIndex(flags);
 
   if (!(store.status[ct] & IPS_CONFIRMED) && !tcpNew(ctx, p, base, ct, pkt, i, index, end)) {
