@@ -3,7 +3,7 @@
  * --stats`, run as a child process of this same installation (the product command, not an internal shortcut),
  * so the comparison checks exactly what users run.
  */
-import { readFileSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseConntrackS } from "./counters.js";
@@ -17,9 +17,11 @@ export interface ModelSide {
   command: string[];
 }
 
-/** dist/engine/cli/main.js of this installation. */
+/** dist/engine/cli/main.js of this installation (also when this module runs from source, as in tests). */
 export function cliMain(): string {
-  return path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../cli/main.js");
+  const here = path.dirname(fileURLToPath(import.meta.url));
+  const built = path.resolve(here, "../cli/main.js");
+  return existsSync(built) ? built : path.resolve(here, "../../dist/engine/cli/main.js");
 }
 
 /** JSON-lines table dump (the oracle format) -> entries; bad lines are reported with their number. */
@@ -40,7 +42,7 @@ export function readTableJsonl(file: string): OracleEntry[] | string {
 export async function runCtreplayReplay(
   replayedPcap: string,
   endTime: number,
-  opts: { outFile: string; sysctls?: [string, string][]; max?: number },
+  opts: { outFile: string; sysctls?: [string, string][]; max?: number; buckets?: number },
 ): Promise<ModelSide | string> {
   const args = [
     cliMain(),
@@ -53,7 +55,9 @@ export async function runCtreplayReplay(
     "--stats",
   ];
   for (const [k, v] of opts.sysctls ?? []) args.push("--sysctl", `${k}=${v}`);
-  if (opts.max !== undefined) args.push("--sysctl", `net.netfilter.nf_conntrack_max=${opts.max}`);
+  // The kernel run's global table limits (nf_conntrack_max, the boot-time hash size) apply to the model too.
+  if (opts.max !== undefined) args.push("--max", String(opts.max));
+  if (opts.buckets !== undefined) args.push("--buckets", String(opts.buckets));
   const r = await run(process.execPath, args);
   const command = ["ctreplay", ...args.slice(1)];
   if (r.code !== 0) return `ctreplay replay failed (exit ${r.code}): ${r.stderr.trim() || r.stdout.trim()}`;

@@ -24,11 +24,12 @@ export interface VerifyResult {
 export async function verifyCapture(opts: VerifyOptions): Promise<VerifyResult | OracleError> {
   const kernel = await runKernel(opts);
   if (kernel instanceof OracleError) return kernel;
-  const opt: { outFile: string; sysctls?: [string, string][]; max?: number } = {
+  const opt = {
     outFile: path.join(kernel.outDir, "ctreplay-table.jsonl"),
+    sysctls: opts.sysctls ?? [],
+    max: kernel.globalMax,
+    buckets: kernel.buckets,
   };
-  if (opts.sysctls) opt.sysctls = opts.sysctls;
-  if (opts.max !== undefined) opt.max = opts.max;
   const model = await runCtreplayReplay(kernel.replayedPcap, kernel.dumpTime, opt);
   if (typeof model === "string") return new OracleError("system", model);
   const table = compareTables(kernel.entries, model.entries, { timeoutTol: opts.timeoutTol ?? 1 });
