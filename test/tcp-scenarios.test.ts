@@ -322,6 +322,25 @@ describe("window tracking", () => {
     expect(c.remaining(100)).toBeCloseTo(432000 - 99.98, 5);
   });
 
+  it("sequence numbers wrap around 2^32", () => {
+    const c = new Conn();
+    const isn = 0xffffff00;
+    c.send("c", { flags: SYN, seq: isn, win: 64240 }, 0);
+    c.send("s", { flags: SYN | ACK, seq: 77, ack: u32(isn + 1), win: 65160 }, 0.01);
+    c.send("c", { flags: ACK, seq: u32(isn + 1), ack: 78, win: 64240 }, 0.02);
+    // 1000 bytes from 0xffffff01 to 0x000002e9 cross zero.
+    const d = c.send("c", { flags: ACK | PSH, seq: u32(isn + 1), ack: 78, win: 64240, len: 1000 }, 1);
+    expect(d.verdict).toBe(V_ACCEPT);
+    expect(c.remaining(1)).toBe(300); // accepted (refreshed), unacknowledged
+    expect(c.send("s", { flags: ACK, seq: 78, ack: u32(isn + 1 + 1001), win: 65160 }, 2).verdict).toBe(
+      V_INVALID,
+    );
+    expect(c.send("s", { flags: ACK, seq: 78, ack: u32(isn + 1 + 1000), win: 65160 }, 3).verdict).toBe(
+      V_ACCEPT,
+    );
+    expect(c.remaining(3)).toBe(432000);
+  });
+
   it("ACK for data never seen is INVALID (ACK over upper bound)", () => {
     const c = new Conn();
     handshake(c);
