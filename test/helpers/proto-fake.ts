@@ -22,7 +22,9 @@ import {
 } from "../../engine/conntrack/l4proto.js";
 import { type CtSettings, resolveSettings } from "../../engine/conntrack/settings.js";
 import {
+  L4_CSUM_BAD,
   L4_HDR_OK,
+  L4_UDP_LEN_BAD,
   NFPROTO_IPV4,
   PacketBatch,
   PK_IP,
@@ -137,3 +139,100 @@ export function pkt(spec: PktSpec = {}): PacketBatch {
   b.count = 1;
   return b;
 }
+
+// ---- crafted flows (the kernel-observed scenario set) ----
+
+/** One packet of a crafted flow (test/proto-kernel-observed.test.ts, test/proto-kernel-live.test.ts). */
+export interface CraftedPacket {
+  t: number;
+  flow: string;
+  dir: 0 | 1;
+  proto: number;
+  flags?: number;
+  vtag?: number;
+  itag?: number;
+  chunks?: [number, number][];
+  type?: number;
+  id?: number;
+}
+
+const P_: CraftedPacket[] = [];
+const add = (p: CraftedPacket) => P_.push(p);
+const TA = 0x11111111;
+const TB = 0x22222222;
+
+for (const [flow, last] of [
+  ["U1", 0.5],
+  ["U2", 2.5],
+] as const) {
+  add({ t: 0, flow, dir: 0, proto: 17 });
+  add({ t: 0.1, flow, dir: 1, proto: 17 });
+  add({ t: last, flow, dir: 0, proto: 17 });
+}
+add({ t: 0, flow: "L1", dir: 0, proto: 136 });
+add({ t: 0.1, flow: "L1", dir: 1, proto: 136 });
+add({ t: 0.5, flow: "L1", dir: 0, proto: 136 });
+add({ t: 0, flow: "L2", dir: 0, proto: 136 });
+add({ t: 0.1, flow: "L2", dir: 1, proto: 136 });
+add({ t: 0.2, flow: "L3", dir: 0, proto: 136, flags: L4_HDR_OK | L4_UDP_LEN_BAD }); // coverage 4 < 8
+add({ t: 0.25, flow: "L4", dir: 0, proto: 136, flags: L4_HDR_OK | L4_CSUM_BAD }); // RFC pseudo-header proto 136
+add({ t: 0, flow: "G1", dir: 0, proto: 47 });
+add({ t: 0.1, flow: "G1", dir: 1, proto: 47 });
+add({ t: 0.2, flow: "G1", dir: 0, proto: 47 });
+add({ t: 0, flow: "G2", dir: 0, proto: 47 });
+add({ t: 0, flow: "I1", dir: 0, proto: 1, type: 8, id: 77 });
+add({ t: 0.1, flow: "I1", dir: 1, proto: 1, type: 0, id: 77 });
+add({ t: 0.2, flow: "I2", dir: 0, proto: 1, type: 0, id: 78 });
+add({ t: 0.3, flow: "I3", dir: 0, proto: 1, type: 13, id: 79 });
+
+const S = (t: number, flow: string, dir: 0 | 1, vtag: number, chunks: [number, number][], itag = 0) =>
+  add({ t, flow, dir, proto: 132, vtag, itag, chunks });
+const hs = (flow: string) => {
+  S(0, flow, 0, 0, [[1, 0]], TA);
+  S(0.04, flow, 1, TA, [[2, 0]], TB);
+  S(0.08, flow, 0, TB, [[10, 0]]);
+  S(0.12, flow, 1, TA, [[11, 0]]);
+};
+const D: [number, number] = [0, 3];
+hs("S1");
+S(1, "S1", 0, TB, [[7, 0]]);
+S(1.1, "S1", 1, TA, [[8, 0]]);
+S(1.2, "S1", 0, TB, [[14, 0]]);
+hs("S2");
+S(1, "S2", 1, TA, [[6, 0]]);
+hs("S3");
+S(1, "S3", 0, 0xdeadbeef, [D]);
+S(0, "S4", 0, TB, [[4, 0]]);
+S(0.5, "S4", 1, TA, [[5, 0]]);
+S(0, "S5", 0, 0, [[1, 0]], TA);
+S(2, "S5", 0, 0, [[1, 0]], TA);
+S(0, "S6", 0, TB, [[6, 0]]);
+S(0, "S7", 0, TB, [D]);
+hs("S8");
+S(1, "S8", 1, TA, [[7, 0]]);
+S(0, "S9", 0, 5, [[1, 0]], TA);
+hs("S10");
+S(1, "S10", 1, TA, [[6, 1]]);
+hs("S11");
+S(1, "S11", 0, 0x33333333, [[4, 0]]);
+S(1.5, "S11", 1, 0x44444444, [[5, 0]]);
+S(0, "S12", 0, 0, [[1, 0], D], TA);
+hs("S13");
+S(
+  1,
+  "S13",
+  0,
+  TB,
+  Array.from({ length: 12 }, () => D),
+);
+S(0, "S14", 0, TB, [[8, 0]]);
+hs("S15");
+S(1, "S15", 1, TB, [[6, 1]]);
+hs("S16");
+S(1, "S16", 1, TA, [[2, 0]], 0x99999999);
+hs("S17");
+S(1, "S17", 0, TB, [[7, 0]]);
+S(1.1, "S17", 1, TA, [[8, 0]]);
+
+/** Crafted UDP/UDPLite/GRE/ICMP/SCTP flows exercising the trackers' rules, in time order (seconds from 0). */
+export const CRAFTED_FLOWS: readonly CraftedPacket[] = [...P_].sort((a, b) => a.t - b.t);
