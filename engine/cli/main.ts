@@ -4,6 +4,7 @@
  * Exit status: 0 success, 1 regression (check) or verification difference (verify), 2 usage or input error.
  */
 import { Command, CommanderError } from "commander";
+import { register as registerCheck } from "./commands/check.js";
 import { register as registerCompare } from "./commands/compare.js";
 import { register as registerGenerate } from "./commands/generate.js";
 import { register as registerReplay } from "./commands/replay.js";
@@ -28,6 +29,7 @@ registerReplay(program);
 registerGenerate(program);
 registerSize(program);
 registerCompare(program);
+registerCheck(program);
 
 try {
   await program.parseAsync(process.argv);
