@@ -237,7 +237,9 @@ export class Conntrack implements CtContext, GcHost {
           if (ctinfo === IP_CT_ESTABLISHED_REPLY) store.status[ct] = st | IPS_SEEN_REPLY;
           this.gc.onRefresh(ct);
         }
-        if (ctinfo === IP_CT_RELATED) this.ctstate.rel++;
+        // nft `ct state`: ctinfo as computed before the handler (NEW until a reply was seen).
+        if (ctinfo === IP_CT_NEW) this.ctstate.new++;
+        else if (ctinfo === IP_CT_RELATED) this.ctstate.rel++;
         else this.ctstate.est++;
         return;
       }
