@@ -42,7 +42,12 @@ function pidAlive(pid: number): boolean {
 /** Names of the oracle namespaces that exist now (ours and others'). */
 export function listOracleNetns(): string[] {
   try {
-    const out = execFileSync("ip", ["netns", "list"], { env: childEnv, encoding: "utf8", timeout: 10_000 });
+    const out = execFileSync("ip", ["netns", "list"], {
+      env: childEnv,
+      encoding: "utf8",
+      timeout: 10_000,
+      stdio: ["ignore", "pipe", "ignore"], // "Peer netns reference is invalid" while another netns is being deleted
+    });
     return out
       .split("\n")
       .map((l) => l.trim().split(/\s+/)[0] ?? "")
