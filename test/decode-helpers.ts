@@ -20,8 +20,9 @@ export interface Frame {
   bytes: Uint8Array;
   /** Original length on the wire (default: bytes.length). */
   orig?: number;
-  /** Capture time (s). */
+  /** Capture time (s), or exact seconds + nanoseconds (records read from a capture). */
   t?: number;
+  ts?: [number, number];
 }
 
 /** Decodes frames as consecutive records of one batch with one Decoder. */
@@ -39,8 +40,8 @@ export function decodeFrames(frames: Frame[], opts?: Partial<DecodeOptions>, fin
     rec.caplen[i] = f.bytes.length;
     rec.origlen[i] = f.orig ?? f.bytes.length;
     const t = f.t ?? 1000 + i;
-    rec.tsSec[i] = Math.floor(t);
-    rec.tsNsec[i] = Math.round((t - Math.floor(t)) * 1e9);
+    rec.tsSec[i] = f.ts ? f.ts[0] : Math.floor(t);
+    rec.tsNsec[i] = f.ts ? f.ts[1] : Math.round((t - Math.floor(t)) * 1e9);
     rec.linkType[i] = f.linkType;
     rec.packetNo[i] = i + 1;
     off += f.bytes.length + 3;
@@ -74,7 +75,7 @@ export async function readFrames(file: string, numbers: number[]): Promise<Frame
           linkType: rec.linkType[i]!,
           bytes: rec.data.slice(o, o + rec.caplen[i]!),
           orig: rec.origlen[i]!,
-          t: rec.tsSec[i]! + rec.tsNsec[i]! / 1e9,
+          ts: [rec.tsSec[i]!, rec.tsNsec[i]!],
         });
       }
     }

@@ -98,6 +98,13 @@ for (let n = 0; n < 256; n++) {
   CRC32C[n] = c >>> 0;
 }
 
+/** CRC32c of buf[start, start+len) (initial ~0, final xor ~0). */
+export function crc32c(buf: Uint8Array, start: number, len: number): number {
+  let c = 0xffffffff;
+  for (let p = start; p < start + len; p++) c = CRC32C[(c ^ buf[p]!) & 0xff]! ^ (c >>> 8);
+  return ~c >>> 0;
+}
+
 /**
  * SCTP checksum of an SCTP packet at buf[start, start+len) with the checksum field (bytes 8..11) taken as
  * zero (sctp_compute_cksum): returns the value as the 32-bit little-endian read of the wire field.

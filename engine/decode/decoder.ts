@@ -5,7 +5,7 @@
  */
 import type { RecordBatch } from "../capture/record-batch.js";
 import { csumFinish, sctpCrc32c, sumBytes, sumWord } from "./checksum.js";
-import { Defrag, type DefragOptions, FRAG_DONE } from "./defrag.js";
+import { Defrag, type DefragOptions, FRAG_DONE, FRAG_PASS } from "./defrag.js";
 import {
   L4_CSUM_BAD,
   L4_CSUM_UNKNOWN,
@@ -106,7 +106,7 @@ export class Decoder {
       out.clearRow(row);
       const p0 = rec.offset[i]!;
       const cap = rec.caplen[i]!;
-      const orig = rec.origlen[i]! > cap ? rec.origlen[i]! : cap;
+      const orig = Math.max(rec.origlen[i]!, cap);
       const tSec = rec.tsSec[i]!;
       const tNsec = rec.tsNsec[i]!;
       const t = tSec + tNsec / 1e9;
@@ -268,7 +268,7 @@ export class Decoder {
     const tot = be16(b, p + 2);
     if (tot > wire || tot < hl) return SKIP_BAD_IP_LENGTH;
     const dEnd = p + tot;
-    const capEnd = end < dEnd ? end : dEnd;
+    const capEnd = Math.min(end, dEnd);
     const proto = b[p + 9]!;
     const src = be32(b, p + 12);
     const dst = be32(b, p + 16);
@@ -316,7 +316,7 @@ export class Decoder {
     if (plen === 0 && nh === 0) return SKIP_IPV6_JUMBO;
     if (40 + plen > wire) return SKIP_BAD_IP_LENGTH;
     const dEnd = p + 40 + plen;
-    const capEnd = end < dEnd ? end : dEnd;
+    const capEnd = Math.min(end, dEnd);
     const a = row * 4;
     for (let k = 0; k < 4; k++) {
       out.src[a + k] = be32(b, p + 8 + 4 * k);
@@ -356,8 +356,15 @@ export class Decoder {
           }
           d.kId = be32(b, q + 4);
           d.kProto = 0;
-          if (d.addV6(b, p, q, nhPos, dEnd, this.t) !== FRAG_DONE) return HELD;
-          return this.ipv6(d.out, d.outStart, d.outStart + d.outLen, d.outLen, out, row, true);
+          const r = d.addV6(b, p, q, nhPos, dEnd, this.t);
+          if (r === FRAG_DONE)
+            return this.ipv6(d.out, d.outStart, d.outStart + d.outLen, d.outLen, out, row, true);
+          if (r !== FRAG_PASS) return HELD;
+          // -EPROTO: conntrack sees the fragment itself; ipv6_skip_exthdr stops at a non-zero offset.
+          if ((fo & 0xfff8) !== 0) {
+            tupleOk = false;
+            break;
+          }
         }
         hdrlen = 8;
       } else if (nh === 51) {
@@ -479,7 +486,7 @@ export class Decoder {
             fl |= L4_HDR_OK;
             out.payload[row] = l4len - (doff << 2);
             const oEnd = q + (doff << 2);
-            this.tcpOptions(b, q + 20, oEnd < capEnd ? oEnd : capEnd, out, row);
+            this.tcpOptions(b, q + 20, Math.min(oEnd, capEnd), out, row);
           }
         }
         fl = this.l4Checksum(b, q, l4len, proto, fl, trunc, out, row, true);
@@ -502,10 +509,12 @@ export class Decoder {
             let cov = ulen;
             if (cov === 0) cov = l4len;
             if (cov < 8 || cov > l4len) fl |= L4_UDP_LEN_BAD;
-            else if (check === 0) fl |= L4_CSUM_BAD;
+            else if (check === 0)
+              fl |= L4_UDP_LEN_BAD | L4_CSUM_BAD; // "checksum missing": invalid whatever the sysctl
             else if (!this.verify) fl |= L4_CSUM_UNKNOWN;
             else if (capEnd - q < cov) fl |= L4_CSUM_UNKNOWN;
-            else if (csumFinish(sumBytes(b, q, cov) + this.pseudo(out, row, proto, l4len)) !== 0)
+            // nf_checksum_partial(..., IPPROTO_UDP, ...): the kernel puts 17, not 136, in the pseudo-header.
+            else if (csumFinish(sumBytes(b, q, cov) + this.pseudo(out, row, IPPROTO_UDP, l4len)) !== 0)
               fl |= L4_CSUM_BAD;
           }
         }
@@ -587,7 +596,7 @@ export class Decoder {
       if (kind === 3 && size === 3) {
         opt |= TCPOPT_WSCALE;
         const ws = b[p + 2]!;
-        out.wscale[row] = ws > TCP_MAX_WSCALE ? TCP_MAX_WSCALE : ws;
+        out.wscale[row] = Math.min(ws, TCP_MAX_WSCALE);
       } else if (kind === 4 && size === 2) {
         opt |= TCPOPT_SACK_PERM;
       } else if (kind === 5 && size >= 10 && (size - 2) % 8 === 0) {
@@ -646,7 +655,7 @@ export class Decoder {
       }
       off += (clen + 3) & ~3;
     }
-    out.nchunks[row] = count > 255 ? 255 : count;
+    out.nchunks[row] = Math.min(count, 255);
     if (ok) fl |= L4_HDR_OK;
     if (!this.verify || trunc) fl |= L4_CSUM_UNKNOWN;
     else {

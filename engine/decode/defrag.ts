@@ -19,6 +19,7 @@
 export const FRAG_HELD = 0; // queued, datagram not complete yet
 export const FRAG_DONE = 1; // datagram complete: out[outStart, outStart + outLen)
 export const FRAG_DROPPED = 2; // fragment dropped (duplicate, bad, refused); counted in the stats
+export const FRAG_PASS = 3; // IPv6 only: queue killed with -EPROTO, the fragment itself goes on to conntrack
 
 const BLOCK = 2048;
 /** Room for the unfragmentable part (IPv4 header, IPv6 header + extension headers before the fragment header). */
@@ -61,6 +62,10 @@ export class DefragStats {
   bad = 0;
   /** Duplicate fragments dropped. */
   duplicates = 0;
+  /** IPv6 fragments dropped without killing their queue (nf_ct_frag6_queue "goto err" paths). */
+  dropped = 0;
+  /** IPv6 fragments passed on unreassembled after -EPROTO (non-last fragment not a multiple of 8). */
+  passed = 0;
   /** Queues still incomplete at finish(). */
   incomplete = 0;
 }
@@ -369,25 +374,35 @@ export class Defrag {
       }
     }
     let end = offset + dLen;
-    // ip_frag_queue / nf_ct_frag6_queue end checks.
+    const v6 = fam === FAM_V6;
+    // nf_ct_frag6_queue: "offset is too large" drops the fragment only.
+    if (v6 && end > 65535) return this.err(s);
+    // ip_frag_queue / nf_ct_frag6_queue end checks: IPv4 kills the queue (discard_qp), IPv6 drops the
+    // fragment (goto err).
     if (!mf) {
-      if (end < this.sLen[s]! || ((this.sFlags[s]! & 2) !== 0 && end !== this.sLen[s])) return this.bad(s);
+      if (end < this.sLen[s]! || ((this.sFlags[s]! & 2) !== 0 && end !== this.sLen[s])) {
+        return v6 ? this.err(s) : this.bad(s);
+      }
       this.sFlags[s] = this.sFlags[s]! | 2;
       this.sLen[s] = end;
     } else {
       if ((end & 7) !== 0) {
-        // IPv4 trims to a multiple of 8; IPv6 requires it (RFC 8200: parameter problem).
-        if (fam === FAM_V6) return this.bad(s);
-        end &= ~7;
+        if (v6) {
+          // RFC 8200 parameter problem: queue killed, -EPROTO -> the fragment continues unreassembled.
+          this.stats.passed++;
+          this.kill(s);
+          return FRAG_PASS;
+        }
+        end &= ~7; // IPv4 trims to a multiple of 8
       }
       if (end > this.sLen[s]!) {
-        if ((this.sFlags[s]! & 2) !== 0) return this.bad(s);
+        if ((this.sFlags[s]! & 2) !== 0) return v6 ? this.err(s) : this.bad(s);
         this.sLen[s] = end;
       }
     }
-    if (end === offset) return this.bad(s);
-    // Oversized datagram (ip_frag_reasm "Oversized IP packet" / IPV6_MAXPLEN).
-    if (fam === FAM_V4 ? end + 20 > 65535 : end > 65535) return this.bad(s);
+    if (end === offset) return v6 ? this.err(s) : this.bad(s);
+    // ip_frag_reasm "Oversized IP packet": header + data beyond 65535.
+    if (!v6 && end + 20 > 65535) return this.bad(s);
     // inet_frag_queue_insert: duplicate or overlap.
     for (let f = this.sFrag[s]!; f !== NONE; f = this.fNext[f]!) {
       const fo = this.fOff[f]!;
@@ -427,7 +442,7 @@ export class Defrag {
       if (prevB === NONE) this.fBlock[f] = b;
       else this.blockNext[prevB] = b;
       prevB = b;
-      const n = len - copied < BLOCK ? len - copied : BLOCK;
+      const n = Math.min(len - copied, BLOCK);
       copyBytes(buf, dStart + copied, this.pool, b * BLOCK, n);
       copied += n;
     }
@@ -442,6 +457,13 @@ export class Defrag {
       return FRAG_DONE;
     }
     return FRAG_HELD;
+  }
+
+  /** Fragment dropped, queue kept (an empty new queue is freed: the kernel's would just time out unused). */
+  private err(s: number): number {
+    this.stats.dropped++;
+    if (this.sFrag[s] === NONE && this.sFlags[s] === 0) this.kill(s);
+    return FRAG_DROPPED;
   }
 
   private bad(s: number): number {
@@ -459,7 +481,7 @@ export class Defrag {
       let dst = HDR_ROOM + this.fOff[f]!;
       let left = this.fEnd[f]! - this.fOff[f]!;
       for (let b = this.fBlock[f]!; b !== NONE && left > 0; b = this.blockNext[b]!) {
-        const n = left < BLOCK ? left : BLOCK;
+        const n = Math.min(left, BLOCK);
         copyBytes(this.pool, b * BLOCK, this.out, dst, n);
         dst += n;
         left -= n;

@@ -24,7 +24,7 @@ export const L4_CSUM_UNKNOWN = 1 << 3; // checksum not verifiable (capture trunc
 export const L4_TRUNCATED = 1 << 4; // captured bytes end before the IP datagram does (snaplen)
 export const L4_REASSEMBLED = 1 << 5; // datagram was rebuilt from fragments by the defragmenter
 export const L4_ICMP_INNER_OK = 1 << 6; // ICMP/ICMPv6 error: the quoted packet's tuple parsed (inner columns valid)
-export const L4_UDP_LEN_BAD = 1 << 7; // UDP/UDPLite length field inconsistent with the datagram (udp_error)
+export const L4_UDP_LEN_BAD = 1 << 7; // UDP length / UDPLite coverage inconsistent with the datagram, or UDPLite checksum 0 (udp_error / udplite_error: invalid regardless of nf_conntrack_checksum)
 
 /** TCP flag bits as on the wire (th->flags byte 13). */
 export const TH_FIN = 0x01;
