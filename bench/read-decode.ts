@@ -1,0 +1,111 @@
+/**
+ * Read + decode throughput on the 5M-packet bench capture (full-size and headers-only), with pcap-parser
+ * iterating the same file in the same run as the baseline. Target (capture issue): read + decode at
+ * least 10x pcap-parser's packets/s.
+ */
+import { pathToFileURL } from "node:url";
+import { openCapture, RecordBatch } from "../engine/capture/index.js";
+import { Decoder } from "../engine/decode/index.js";
+import { PacketBatch } from "../engine/decode/packet-batch.js";
+import { type BenchCaptureName, benchCapture } from "./captures.js";
+import { mpps, type PassResult, runPasses } from "./harness.js";
+import { pcapParserCount } from "./pcap-parser-baseline.js";
+
+export const TARGET_RATIO = 10;
+
+const rec = new RecordBatch(8192);
+const rows = new PacketBatch(8192);
+
+/** One pass of the capture reader alone. */
+async function readPass(file: string): Promise<number> {
+  const reader = await openCapture(file);
+  if (!("readBatch" in reader)) throw new Error(reader.toString());
+  let n = 0;
+  for (;;) {
+    const c = await reader.readBatch(rec);
+    if (c === 0) break;
+    n += c;
+  }
+  const err = reader.error;
+  await reader.close();
+  if (err) throw new Error(err.toString());
+  return n;
+}
+
+/** One pass of reader + decoder (checksums verified, the default), as the replay runs it. */
+async function readDecodePass(file: string): Promise<number> {
+  const reader = await openCapture(file);
+  if (!("readBatch" in reader)) throw new Error(reader.toString());
+  const dec = new Decoder();
+  let n = 0;
+  for (;;) {
+    const c = await reader.readBatch(rec);
+    if (c === 0) break;
+    let from = 0;
+    while (from < c) {
+      rows.count = 0;
+      from = dec.decode(rec, from, rows);
+      n += rows.count;
+    }
+  }
+  dec.finish();
+  const err = reader.error;
+  await reader.close();
+  if (err) throw new Error(err.toString());
+  return n;
+}
+
+export interface ReadDecodeReport {
+  capture: string;
+  packets: number;
+  bytes: number;
+  results: PassResult[];
+  /** read+decode pps / pcap-parser pps. */
+  ratio: number;
+  readRatio: number;
+  holds: boolean;
+}
+
+export async function benchReadDecode(quick = false): Promise<ReadDecodeReport[]> {
+  const reports: ReadDecodeReport[] = [];
+  for (const name of ["bench5m-headers", "bench5m"] as BenchCaptureName[]) {
+    const cap = await benchCapture(name, quick);
+    const results = await runPasses(`read + decode: ${name} (${cap.packets} packets)`, [
+      { name: "ctreplay read+decode", packets: cap.packets, pass: () => readDecodePass(cap.path) },
+      { name: "ctreplay read", packets: cap.packets, pass: () => readPass(cap.path) },
+      { name: "pcap-parser iterate", packets: cap.packets, pass: () => pcapParserCount(cap.path) },
+    ]);
+    const [rd, r, pp] = results;
+    const ratio = rd.pps / pp.pps;
+    reports.push({
+      capture: name,
+      packets: cap.packets,
+      bytes: cap.bytes,
+      results,
+      ratio,
+      readRatio: r.pps / pp.pps,
+      holds: ratio >= TARGET_RATIO,
+    });
+  }
+  return reports;
+}
+
+export function printReadDecode(reports: ReadDecodeReport[]): void {
+  for (const rep of reports) {
+    console.log(`\n${rep.capture}: ${rep.packets} packets, ${(rep.bytes / 1e6).toFixed(0)} MB`);
+    for (const r of rep.results) {
+      console.log(
+        `  ${r.name.padEnd(22)} ${mpps(r.pps).padStart(11)}   best pass ${r.bestS.toFixed(2)} s (${r.calls} passes)`,
+      );
+    }
+    console.log(
+      `  read+decode / pcap-parser = ${rep.ratio.toFixed(1)}x (target >= ${TARGET_RATIO}x: ` +
+        `${rep.holds ? "HOLDS" : "MISSED"}); read alone / pcap-parser = ${rep.readRatio.toFixed(1)}x`,
+    );
+  }
+}
+
+if (import.meta.url === pathToFileURL(process.argv[1] ?? "").href) {
+  const reports = await benchReadDecode(process.argv.includes("--quick"));
+  printReadDecode(reports);
+}

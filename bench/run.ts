@@ -1,0 +1,18 @@
+/**
+ * Runs every bench: `npm run bench` (full 5M-packet captures, generated once into the cache dir) or
+ * `node dist/bench/run.js --quick` (a tenth of the size). `--only read-decode|replay` picks one.
+ */
+import { benchReadDecode, printReadDecode } from "./read-decode.js";
+import { benchReplay, printReplay } from "./replay.js";
+
+const quick = process.argv.includes("--quick");
+const onlyAt = process.argv.indexOf("--only");
+const only = onlyAt >= 0 ? process.argv[onlyAt + 1] : undefined;
+
+if (only === undefined || only === "read-decode") {
+  const rd = await benchReadDecode(quick);
+  printReadDecode(rd);
+}
+if (only === undefined || only === "replay") {
+  printReplay(await benchReplay(quick));
+}
