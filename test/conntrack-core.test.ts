@@ -506,3 +506,46 @@ describe("long idle gaps", () => {
     expect(ct.stats.gc_reaped).toBe(1);
   });
 });
+
+describe("kernel gc_worker schedule", () => {
+  it("shortens passes for short-lived tables and reaps at most GC_SCAN_EXPIRED_MAX per run", () => {
+    // 2000 entries living 5 s: the first pass (1 s after start) sees short remaining lives, so the next
+    // pass comes well before the 60 s default (the kernel's integer running mean, starting at 60 s with
+    // weight 100, stalls a few seconds above the true mean), and reaps 2000 entries 257 per run, 1 jiffy apart.
+    const ct = mk({ nf_conntrack_generic_timeout: 5, nf_conntrack_buckets: 4096 });
+    const p = new Packets(2100);
+    for (let k = 0; k < 2000; k++)
+      ct.process(p.batch, p.udp(T0 + k / 4000, "10.0.0.1", 1 + k, "10.0.0.2", 9));
+    let tDrop = 0;
+    let tZero = 0;
+    let prev = ct.count;
+    let maxStep = 0;
+    for (let t = T0 + 5.5; t < T0 + 20 && tZero === 0; t += 0.004) {
+      ct.advanceTo(t);
+      if (ct.count < 2000 && tDrop === 0) tDrop = t;
+      if (ct.count === 0) tZero = t;
+      maxStep = Math.max(maxStep, prev - ct.count);
+      prev = ct.count;
+    }
+    expect(ct.stats.lazy_reaped).toBe(0);
+    expect(tDrop).toBeGreaterThan(T0 + 5.5);
+    expect(tDrop).toBeLessThan(T0 + 20); // not the 60 s default interval
+    expect(tZero - tDrop).toBeLessThan(0.05); // 8 runs, 1 jiffy apart
+    expect(maxStep).toBeLessThanOrEqual(257); // GC_SCAN_EXPIRED_MAX (256 at HZ 250) + 1
+    expect(ct.stats.gc_reaped).toBe(2000);
+  });
+
+  it("splits a pass over several runs when the scan budget is exhausted", () => {
+    const ct = mk(
+      { nf_conntrack_generic_timeout: 600, nf_conntrack_buckets: 1 << 20 },
+      { gcScanBudget: 100_000 },
+    );
+    const p = new Packets();
+    ct.process(p.batch, p.udp(T0, "10.0.0.1", 1, "10.0.0.2", 9));
+    ct.advanceTo(T0 + 200);
+    const gc = ct.gc as unknown as { runs: number; passes: number };
+    // 2^20 buckets at 100k units per run: 11 runs per pass (a full-budget run yields and resumes).
+    expect(gc.passes).toBeGreaterThan(1);
+    expect(gc.runs / gc.passes).toBeGreaterThanOrEqual(10);
+  });
+});
