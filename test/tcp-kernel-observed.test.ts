@@ -10,6 +10,7 @@
  */
 import { describe, expect, it } from "vitest";
 import { V_ACCEPT, V_REPEAT } from "../engine/conntrack/l4proto.js";
+import type { SysctlValues } from "../engine/conntrack/settings.js";
 import { Conn } from "./helpers/tcp-fake.js";
 import { OBS_FLOWS } from "./helpers/tcp-observed.js";
 
@@ -87,4 +88,225 @@ describe("TCP flows vs the live 6.18 kernel (kernel-oracle)", () => {
     }
     expect(invalid).toBe(INVALID_KERNEL);
   });
+});
+
+/*
+ * The same pcap through the kernel with one TCP sysctl changed per run (kernel-oracle --sysctl, --speed 1).
+ * Table rows: flow, state, A(SSURED)/U(NREPLIED), remaining seconds; or "absent".
+ */
+interface SysctlRun {
+  sysctl: Partial<SysctlValues>;
+  dump: number;
+  invalid: number;
+  table: string;
+}
+const SYSCTL_RUNS: SysctlRun[] = [
+  {
+    sysctl: { nf_conntrack_tcp_loose: 0 },
+    dump: 3.042,
+    invalid: 16,
+    table: `
+handshake ESTABLISHED A- 431996
+close-wait CLOSE_WAIT A- 58
+time-wait TIME_WAIT A- 118
+rst-before-reply absent
+rst-exact CLOSE A- 8
+rst-below-maxack ESTABLISHED A- 431996
+rst-inexact ESTABLISHED A- 8
+rst-after-data CLOSE A- 7
+syn-retransmit SYN_SENT -U 116
+pickup-1 absent
+pickup-2 absent
+pickup-3 absent
+reopen-time-wait SYN_SENT -U 119
+resync-after-peer-rst ESTABLISHED A- 431998
+far-out-of-window ESTABLISHED A- 431996
+overshoot-then-ack ESTABLISHED A- 431998
+ack-over-upper-bound ESTABLISHED A- 431996
+invalid-fin-both-sides ESTABLISHED A- 298
+syn-fin absent
+null-flags absent
+xmas absent
+bad-checksum absent
+synack-first absent
+simultaneous-open ESTABLISHED A- 431996
+simultaneous-syn2-no-refresh SYN_SENT2 -- 116
+dup-ack-x3 ESTABLISHED A- 298
+dup-ack-x2 ESTABLISHED A- 431998
+zero-window ESTABLISHED A- 297
+challenge-ack-last-ack LAST_ACK A- 28
+rst-close-wait-below-maxack CLOSE A- 8
+wscale-both ESTABLISHED A- 297
+wscale-one-side ESTABLISHED A- 431996
+old-retransmission ESTABLISHED A- 431996
+reinit-lower-syn ESTABLISHED A- 298
+server-data-unacked ESTABLISHED A- 297`,
+  },
+  {
+    sysctl: { nf_conntrack_tcp_be_liberal: 1 },
+    dump: 3.033,
+    invalid: 6,
+    table: `
+handshake ESTABLISHED A- 431996
+close-wait CLOSE_WAIT A- 58
+time-wait TIME_WAIT A- 118
+rst-before-reply absent
+rst-exact CLOSE A- 8
+rst-below-maxack ESTABLISHED A- 431996
+rst-inexact ESTABLISHED A- 8
+rst-after-data CLOSE A- 7
+syn-retransmit SYN_SENT -U 116
+pickup-1 ESTABLISHED -U 296
+pickup-2 ESTABLISHED -- 297
+pickup-3 ESTABLISHED A- 431998
+reopen-time-wait SYN_SENT -U 119
+resync-after-peer-rst ESTABLISHED A- 431998
+far-out-of-window ESTABLISHED A- 431998
+overshoot-then-ack ESTABLISHED A- 431998
+ack-over-upper-bound ESTABLISHED A- 431998
+invalid-fin-both-sides LAST_ACK A- 28
+syn-fin absent
+null-flags absent
+xmas absent
+bad-checksum absent
+synack-first absent
+simultaneous-open ESTABLISHED A- 431997
+simultaneous-syn2-no-refresh SYN_SENT2 -- 116
+dup-ack-x3 ESTABLISHED A- 298
+dup-ack-x2 ESTABLISHED A- 431998
+zero-window ESTABLISHED A- 297
+challenge-ack-last-ack LAST_ACK A- 28
+rst-close-wait-below-maxack CLOSE A- 8
+wscale-both ESTABLISHED A- 297
+wscale-one-side ESTABLISHED A- 297
+old-retransmission ESTABLISHED A- 431998
+reinit-lower-syn ESTABLISHED A- 298
+server-data-unacked ESTABLISHED A- 297`,
+  },
+  {
+    sysctl: { nf_conntrack_tcp_ignore_invalid_rst: 1 },
+    dump: 3.036,
+    invalid: 9,
+    table: `
+handshake ESTABLISHED A- 431996
+close-wait CLOSE_WAIT A- 58
+time-wait TIME_WAIT A- 118
+rst-before-reply absent
+rst-exact CLOSE A- 8
+rst-below-maxack ESTABLISHED A- 8
+rst-inexact ESTABLISHED A- 8
+rst-after-data CLOSE A- 7
+syn-retransmit SYN_SENT -U 116
+pickup-1 ESTABLISHED -U 296
+pickup-2 ESTABLISHED -- 297
+pickup-3 ESTABLISHED A- 431998
+reopen-time-wait SYN_SENT -U 119
+resync-after-peer-rst ESTABLISHED A- 431998
+far-out-of-window ESTABLISHED A- 431996
+overshoot-then-ack ESTABLISHED A- 431998
+ack-over-upper-bound ESTABLISHED A- 431996
+invalid-fin-both-sides ESTABLISHED A- 298
+syn-fin absent
+null-flags absent
+xmas absent
+bad-checksum absent
+synack-first absent
+simultaneous-open ESTABLISHED A- 431996
+simultaneous-syn2-no-refresh SYN_SENT2 -- 116
+dup-ack-x3 ESTABLISHED A- 298
+dup-ack-x2 ESTABLISHED A- 431998
+zero-window ESTABLISHED A- 297
+challenge-ack-last-ack LAST_ACK A- 28
+rst-close-wait-below-maxack CLOSE A- 8
+wscale-both ESTABLISHED A- 297
+wscale-one-side ESTABLISHED A- 431996
+old-retransmission ESTABLISHED A- 431996
+reinit-lower-syn ESTABLISHED A- 298
+server-data-unacked ESTABLISHED A- 297`,
+  },
+  {
+    sysctl: { nf_conntrack_tcp_max_retrans: 1 },
+    dump: 3.052,
+    invalid: 10,
+    table: `
+handshake ESTABLISHED A- 431996
+close-wait CLOSE_WAIT A- 58
+time-wait TIME_WAIT A- 118
+rst-before-reply absent
+rst-exact CLOSE A- 8
+rst-below-maxack ESTABLISHED A- 431996
+rst-inexact ESTABLISHED A- 8
+rst-after-data CLOSE A- 7
+syn-retransmit SYN_SENT -U 116
+pickup-1 ESTABLISHED -U 296
+pickup-2 ESTABLISHED -- 297
+pickup-3 ESTABLISHED A- 431998
+reopen-time-wait SYN_SENT -U 119
+resync-after-peer-rst ESTABLISHED A- 431998
+far-out-of-window ESTABLISHED A- 431996
+overshoot-then-ack ESTABLISHED A- 431998
+ack-over-upper-bound ESTABLISHED A- 431996
+invalid-fin-both-sides ESTABLISHED A- 298
+syn-fin absent
+null-flags absent
+xmas absent
+bad-checksum absent
+synack-first absent
+simultaneous-open ESTABLISHED A- 431996
+simultaneous-syn2-no-refresh SYN_SENT2 -- 116
+dup-ack-x3 ESTABLISHED A- 298
+dup-ack-x2 ESTABLISHED A- 298
+zero-window ESTABLISHED A- 297
+challenge-ack-last-ack LAST_ACK A- 28
+rst-close-wait-below-maxack CLOSE A- 8
+wscale-both ESTABLISHED A- 297
+wscale-one-side ESTABLISHED A- 431996
+old-retransmission ESTABLISHED A- 431996
+reinit-lower-syn ESTABLISHED A- 298
+server-data-unacked ESTABLISHED A- 297`,
+  },
+];
+
+describe("TCP flows vs the live 6.18 kernel with non-default TCP sysctls", () => {
+  describe.each(SYSCTL_RUNS.map((r) => [Object.entries(r.sysctl)[0]!.join("="), r] as const))(
+    "%s",
+    (_n, run) => {
+      const rows = new Map(
+        run.table
+          .trim()
+          .split("\n")
+          .map((l) => {
+            const [name, ...rest] = l.split(" ");
+            return [name!, rest] as const;
+          }),
+      );
+      it("covers every flow", () => {
+        expect([...rows.keys()].sort()).toEqual(OBS_FLOWS.map((f) => f.name).sort());
+      });
+      it.each(OBS_FLOWS.map((f) => [f.name, f] as const))("%s", (name, f) => {
+        const c = new Conn(run.sysctl);
+        for (const p of f.pkts) c.send(p.side, p.seg, p.t);
+        const want = rows.get(name)!;
+        if (want[0] === "absent") {
+          expect(c.alive(run.dump)).toBe(false);
+          return;
+        }
+        expect(c.alive(run.dump)).toBe(true);
+        expect(c.state()).toBe(want[0]);
+        expect(`${c.assured() ? "A" : "-"}${c.unreplied() ? "U" : "-"}`).toBe(want[1]);
+        expect(Math.abs(Math.floor(c.remaining(run.dump)) - Number(want[2]))).toBeLessThanOrEqual(1);
+      });
+      it("counts the same number of invalid packets", () => {
+        let invalid = 0;
+        for (const f of OBS_FLOWS) {
+          const c = new Conn(run.sysctl);
+          for (const p of f.pkts) {
+            const v = c.send(p.side, p.seg, p.t).verdict;
+            if (v !== V_ACCEPT && v !== V_REPEAT) invalid++;
+          }
+        }
+        expect(invalid).toBe(run.invalid);
+      });
+    },
+  );
 });
