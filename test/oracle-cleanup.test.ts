@@ -58,6 +58,12 @@ process.stdout.write(r.message ? "ERROR " + r.message + "\\n" : "DONE\\n");
   return { child, injecting, exited };
 }
 
+/** The original nf_conntrack_max the running child saved before changing it (other tools on this machine may
+ *  run with their own --max between our runs, so a value read at the start of the file would be racy). */
+function savedOriginal(): number {
+  return Number(readFileSync(MAX_STATE_FILE, "utf8").trim().split(/\s+/)[0]);
+}
+
 function ownedBy(pid: number | undefined): string[] {
   return listOracleNetns().filter((n) => n.startsWith(`ctr-${pid}-`));
 }
@@ -70,12 +76,10 @@ async function lockIsFree(): Promise<boolean> {
 }
 
 describe.skipIf(why !== null)("kernel run cleanup", () => {
-  let maxBefore = 0;
   beforeAll(() => {
     mkdirSync(work, { recursive: true });
     // 200 packets 20 ms apart: 4 s of paced injection, time enough to kill the run in the middle
     writeUdpFlows(path.join(work, "slow.pcap"), 200, { spacingNs: 20_000_000 });
-    maxBefore = readMax();
   });
   afterAll(() => rmSync(work, { recursive: true, force: true }));
 
@@ -85,12 +89,13 @@ describe.skipIf(why !== null)("kernel run cleanup", () => {
       await run.injecting;
       await new Promise((r) => setTimeout(r, 500));
       expect(ownedBy(run.child.pid)).toHaveLength(1); // the run was really in progress
-      expect(readMax()).toBe(maxBefore + 7);
+      const original = savedOriginal();
+      expect(readMax()).toBe(original + 7);
       run.child.kill(sig);
       expect(await run.exited).toBe(sig); // cleaned up, then died of the signal
       expect(ownedBy(run.child.pid)).toEqual([]);
       expect(existsSync("/sys/class/net/ctr0")).toBe(false); // the TUN device did not fall back to init_net
-      expect(readMax()).toBe(maxBefore);
+      expect(readMax()).toBe(original);
       expect(existsSync(MAX_STATE_FILE)).toBe(false);
       expect(await lockIsFree()).toBe(true);
     }, 30_000);
@@ -99,17 +104,18 @@ describe.skipIf(why !== null)("kernel run cleanup", () => {
   it("a SIGKILLed run's namespace and nf_conntrack_max are cleaned up by the next run", async () => {
     const run = startRun(path.join(work, "kill"));
     await run.injecting;
+    const original = savedOriginal();
     run.child.kill("SIGKILL");
     await run.exited;
     // nothing could run in the killed process: its leftovers are there
     expect(ownedBy(run.child.pid)).toHaveLength(1);
-    expect(readMax()).toBe(maxBefore + 7);
+    expect(readMax()).toBe(original + 7);
     expect(await lockIsFree()).toBe(true); // the lock died with it
     const r = await runKernel({ rawInput: path.join(work, "slow.pcap"), outDir: path.join(work, "next") });
     if (r instanceof OracleError) throw new Error(r.message);
     expect(ownedBy(run.child.pid)).toEqual([]);
     expect(listOracleNetns().filter((n) => n.startsWith(`ctr-${process.pid}-`))).toEqual([]);
-    expect(readMax()).toBe(maxBefore);
+    expect(readMax()).toBe(original);
     expect(existsSync(MAX_STATE_FILE)).toBe(false);
   }, 30_000);
 });

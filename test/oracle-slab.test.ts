@@ -53,6 +53,7 @@ describe.skipIf(why !== null)("nf_conntrack slab memory: model vs kernel", () =>
       });
       if (r instanceof OracleError) throw new Error(r.message);
       expect(r.globalMax).toBe(maxBefore + n); // it was raised during the run
+      expect(r.originalMax).toBe(maxBefore);
       expect(r.inject.injected).toBe(n);
       expect(r.count).toBe(n); // every flow is an entry: nothing lost, nothing expired
       // geometry from the kernel's sysfs, as the issue asks; objects left over from before the run count too

@@ -93,7 +93,10 @@ export interface KernelRun {
   nft: NftCounters;
   /** netns netfilter sysctls as read back (nf_conntrack_* = value). */
   settings: Record<string, string>;
+  /** Global nf_conntrack_max during the run. */
   globalMax: number;
+  /** With --max: the value it had before (restored at the end of the run); else null. */
+  originalMax: number | null;
   buckets: number;
 }
 
@@ -213,7 +216,12 @@ async function runKernelInner(opts: KernelRunOptions): Promise<KernelRun> {
   const cleanup = new Cleanup();
   cleanup.add(() => lock.releaseSync());
   try {
-    if (opts.max !== undefined) cleanup.add(setGlobalMax(opts.max));
+    let originalMax: number | null = null;
+    if (opts.max !== undefined) {
+      const m = setGlobalMax(opts.max);
+      cleanup.add(m.undo);
+      originalMax = m.original;
+    }
     if (opts.measureSlab) {
       const left = await settleSlab(16, 90_000);
       if (left === null) throw new OracleError("system", "nf_conntrack slab did not drain within 90 s");
@@ -317,6 +325,7 @@ async function runKernelInner(opts: KernelRunOptions): Promise<KernelRun> {
       nft: parseNftCounters(nftText),
       settings,
       globalMax: readNum("/proc/sys/net/netfilter/nf_conntrack_max"),
+      originalMax,
       buckets: readNum("/proc/sys/net/netfilter/nf_conntrack_buckets"),
     };
     writeFileSync(path.join(out, "table.txt"), tableText);

@@ -107,14 +107,17 @@ export function staleMaxPending(): boolean {
   }
 }
 
-/** Sets the global nf_conntrack_max, remembering the original in MAX_STATE_FILE; returns the undo. */
-export function setGlobalMax(value: number): () => void {
-  const orig = readGlobalMax();
-  writeFileSync(MAX_STATE_FILE, `${orig} ${process.pid}\n`);
+/** Sets the global nf_conntrack_max, remembering the original in MAX_STATE_FILE; returns it and the undo. */
+export function setGlobalMax(value: number): { original: number; undo: () => void } {
+  const original = readGlobalMax();
+  writeFileSync(MAX_STATE_FILE, `${original} ${process.pid}\n`);
   writeFileSync(GLOBAL_MAX, `${value}\n`);
-  return () => {
-    writeFileSync(GLOBAL_MAX, `${orig}\n`);
-    rmSync(MAX_STATE_FILE, { force: true });
+  return {
+    original,
+    undo: () => {
+      writeFileSync(GLOBAL_MAX, `${original}\n`);
+      rmSync(MAX_STATE_FILE, { force: true });
+    },
   };
 }
 
