@@ -4,10 +4,9 @@
  * and ctreplay's replay of the oracle's replayed.pcap must reproduce the kernel's table (timeouts within the
  * 1 s dump window) and its conntrack -S counters. Skipped when the oracle cannot run (not root, no nft...).
  *
- * UDPLite flows are left out here: the kernel verifies UDPLite checksums with IPPROTO_UDP in the
- * pseudo-header (udplite_error -> nf_checksum_partial(..., IPPROTO_UDP, ...)); the decoder must follow that
- * quirk before UDPLite can be compared end to end (the tracker itself is covered by
- * proto-kernel-observed.test.ts).
+ * UDPLite checksums are built the way the kernel verifies them (IPPROTO_UDP in the pseudo-header:
+ * udplite_error -> nf_checksum_partial(..., IPPROTO_UDP, ...)), except flow L4, which uses the RFC 3828
+ * pseudo-header (protocol 136) and is therefore INVALID for the kernel; L3 has a checksum coverage of 4.
  */
 import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import os from "node:os";
@@ -85,22 +84,24 @@ function chunkBody(type: number, itag: number): Uint8Array {
   return b;
 }
 
-/** Flow name -> port: S13 -> 1013, U1 -> 2001, I/G have no ports. */
+/** Flow name -> port: S13 -> 1013, U1 -> 2001, L1 -> 3001; I/G flows have no ports. */
 const portOf = (flow: string): number =>
   (flow[0] === "S" ? 1000 : flow[0] === "U" ? 2000 : 3000) + Number(flow.slice(1));
 
 function build(p: CraftedPacket): Uint8Array {
   const [src, dst] = p.dir === 0 ? [A, B] : [B, A];
-  if (p.proto === 17) {
+  if (p.proto === 17 || p.proto === 136) {
     const port = portOf(p.flow);
     const u = new Uint8Array(16);
     const v = new DataView(u.buffer);
     v.setUint16(0, p.dir === 0 ? port : 53);
     v.setUint16(2, p.dir === 0 ? 53 : port);
-    v.setUint16(4, u.length);
+    // UDP: length; UDPLite: checksum coverage (0 = whole datagram).
+    v.setUint16(4, p.proto === 17 ? u.length : p.flow === "L3" ? 4 : 0);
     u.fill(0x78, 8);
-    v.setUint16(6, csum16(u, 0, u.length, pseudo(src, dst, 17, u.length)) || 0xffff);
-    return ipv4(src, dst, 17, u);
+    const pseudoProto = p.flow === "L4" ? 136 : 17;
+    v.setUint16(6, csum16(u, 0, u.length, pseudo(src, dst, pseudoProto, u.length)) || 0xffff);
+    return ipv4(src, dst, p.proto, u);
   }
   if (p.proto === 1) {
     const m = new Uint8Array(24);
@@ -175,7 +176,6 @@ describe("crafted protocol flows: ctreplay vs the live kernel", async () => {
       const w = new RawPcapWriter(capture);
       const base = 1_700_000_000;
       for (const p of CRAFTED_FLOWS) {
-        if (p.proto === 136) continue;
         const ns = Math.round(p.t * 1e9);
         w.write(base + Math.floor(ns / 1e9), ns % 1e9, build(p));
       }
@@ -187,7 +187,7 @@ describe("crafted protocol flows: ctreplay vs the live kernel", async () => {
       const kernelTable = path.join(dir, "kernel", "table.jsonl");
       expect(existsSync(kernelTable)).toBe(true);
       const kernel = split(readFileSync(kernelTable, "utf8"));
-      expect(kernel.lines.length).toBe(19); // the 21 kernel-observed entries minus the two UDPLite ones
+      expect(kernel.lines.length).toBe(21); // as in proto-kernel-observed.test.ts
       expect(mine.lines).toEqual(kernel.lines);
       mine.timeouts.forEach((t, i) => {
         expect(Math.abs(t - kernel.timeouts[i]!)).toBeLessThanOrEqual(1);
