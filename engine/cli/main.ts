@@ -7,6 +7,7 @@ import { Command, CommanderError } from "commander";
 import { register as registerCheck } from "./commands/check.js";
 import { register as registerCompare } from "./commands/compare.js";
 import { register as registerGenerate } from "./commands/generate.js";
+import { register as registerInspect } from "./commands/inspect.js";
 import { register as registerReplay } from "./commands/replay.js";
 import { register as registerSize } from "./commands/size.js";
 import { register as registerVerify } from "./commands/verify.js";
@@ -30,6 +31,7 @@ registerGenerate(program);
 registerSize(program);
 registerCompare(program);
 registerCheck(program);
+registerInspect(program);
 
 try {
   await program.parseAsync(process.argv);
