@@ -549,3 +549,22 @@ describe("kernel gc_worker schedule", () => {
     expect(gc.runs / gc.passes).toBeGreaterThanOrEqual(10);
   });
 });
+
+describe("ICMPv6 redirect (nf_conntrack_icmpv6_redirect)", () => {
+  it("rejects redirects from non-link-local sources or shorter than rd_msg as error, tracks others normally", () => {
+    const ct = mk();
+    const p = new Packets();
+    const redirect = (src: string, code: number, l4len: number) => {
+      const i = p.add({ t: T0, src, dst: "fe80::2", proto: 58, sport: 0, dport: (137 << 8) | code });
+      p.batch.l4len[i] = l4len;
+      ct.process(p.batch, i);
+    };
+    redirect("2001:db8::1", 0, 48); // not link-local -> error
+    redirect("fe80::1", 0, 32); // short -> error
+    expect(ct.stats).toMatchObject({ error: 2, invalid: 0 });
+    redirect("fe80::1", 0, 48); // valid: normal tracking, type 137 is not invertible -> invalid
+    redirect("2001:db8::1", 1, 48); // code != 0: normal tracking -> invalid
+    expect({ error: ct.stats.error, invalid: ct.stats.invalid }).toEqual({ error: 2, invalid: 2 });
+    expect(ct.count).toBe(0);
+  });
+});

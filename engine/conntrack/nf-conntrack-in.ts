@@ -272,6 +272,7 @@ export class Conntrack implements CtContext, GcHost {
         this.ctstate.untracked++;
         return 0;
       }
+      if (type === 137) return this.icmpv6Redirect(pkt, i);
       if (type >= 128) return 1;
     }
     // nf_conntrack_inet_error
@@ -294,6 +295,20 @@ export class Conntrack implements CtContext, GcHost {
       return -1;
     this.ctstate.rel++; // RELATED / RELATED_REPLY: no refresh, no state change
     return 0;
+  }
+
+  /**
+   * nf_conntrack_icmpv6_redirect (6.2+, backported): code != 0 is tracked normally; a redirect must come from
+   * a link-local source with hop limit 255 (the hop limit is not decoded: assumed 255, as every genuine
+   * redirect has it). Only a redirect whose FIRST option is the Redirected Header is looked up through the
+   * quoted packet; the decoder does not parse ND options, and Linux routers put the Target Link-Layer
+   * option first, so a valid redirect continues as a normal (non-invertible, hence invalid) ICMPv6 packet.
+   */
+  private icmpv6Redirect(pkt: PacketBatch, i: number): number {
+    if (pkt.l4len[i]! < 40) return -1; // short redirect (struct rd_msg)
+    if ((pkt.dport[i]! & 0xff) !== 0) return 1;
+    if ((pkt.src[i * 4]! & 0xffc00000) >>> 0 !== 0xfe800000) return -1; // not link-local
+    return 1;
   }
 
   // ____nf_conntrack_find: walk the chain, reaping every expired entry met before the match.
