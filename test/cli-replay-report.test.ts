@@ -52,6 +52,34 @@ describe.skipIf(!have)("ctreplay replay report options", () => {
     expect(text).toMatch(/^node_nf_conntrack_entries_limit 1000$/m);
   });
 
+  it("timeline rows agree with the table: entries by protocol = count, deltas add up to the counters", async () => {
+    const echo = path.join(captures, "tcp-echo-many-connections.pcap.gz");
+    const r = await runCli(register, ["replay", echo, "--json", "--interval", "1"]);
+    expect(r.code).toBe(0);
+    const j = JSON.parse(r.stdout);
+    type Row = {
+      t: number;
+      count: number;
+      live: number;
+      expired: number;
+      byProto: Record<string, number>;
+      tcpStates: Record<string, number>;
+      new: number;
+      delete: number;
+    };
+    const rows = j.timeline as Row[];
+    for (const row of rows) {
+      const protoSum = Object.values(row.byProto).reduce((a, b) => a + b, 0);
+      expect(protoSum).toBe(row.count);
+      expect(row.live + row.expired).toBe(row.count);
+      expect(Object.values(row.tcpStates).reduce((a, b) => a + b, 0)).toBe(row.byProto.tcp);
+    }
+    expect(rows.reduce((a, x) => a + x.new, 0)).toBe(j.counters.new);
+    expect(rows.reduce((a, x) => a + x.delete, 0)).toBe(j.counters.delete);
+    expect(rows[rows.length - 1]!.count).toBe(j.final);
+    for (let i = 2; i < rows.length - 1; i++) expect(rows[i]!.t - rows[i - 1]!.t).toBeCloseTo(1, 6);
+  });
+
   it("--slabinfo with an ext-enabling sysctl changes the memory model; bad slabinfo is exit 2", async () => {
     const si = path.join(dir, "slabinfo");
     const { writeFileSync } = await import("node:fs");

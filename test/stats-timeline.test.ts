@@ -101,6 +101,24 @@ describe("Timeline", () => {
     expect(rows.reduce((a, r) => a + r.drop, 0)).toBe(t.stats.drop);
   });
 
+  it("a span hint from the share read moves the interval to span/200 early (nested 1/2/5)", () => {
+    const t = new FakeTable();
+    const tl = new Timeline();
+    tl.origin = 0;
+    for (let s = 0; s <= 30; s++) {
+      t.stats.new! += 1;
+      tl.onTick(s, t);
+    }
+    expect(tl.interval).toBe(1);
+    tl.progressHint(0.01); // too early to extrapolate
+    expect(tl.interval).toBe(1);
+    tl.progressHint(0.01 * 3); // 30 s read of 3 % -> ~1000 s -> 5 s ticks
+    expect(tl.interval).toBe(5);
+    expect(tl.toRows().map((r) => r.t)).toEqual([0, 5, 10, 15, 20, 25, 30]);
+    expect(tl.nextTick).toBe(35);
+    expect(tl.toRows().reduce((a, r) => a + r.new, 0)).toBe(t.stats.new);
+  });
+
   it("memory per row from the model", () => {
     const t = new FakeTable();
     for (let i = 0; i < 17; i++) t.add(i, 17, 0, 8, 1e9);

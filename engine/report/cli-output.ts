@@ -227,6 +227,7 @@ export async function replayReportHook(
       nextTick: () => tl.nextTick,
       onProgress: (p) => {
         bytesByFile.set(p.fileIndex, p.bytesRead);
+        if (p.files === 1 && p.totalBytes) tl.progressHint(p.bytesRead / p.totalBytes);
         if (p.fileIndex !== barFile) {
           bar?.stop();
           barFile = p.fileIndex;

@@ -41,6 +41,7 @@ export async function runReplay(
     nextTick: () => tl.nextTick,
     onProgress: (p) => {
       bytesByFile.set(p.fileIndex, p.bytesRead);
+      if (p.files === 1 && p.totalBytes) tl.progressHint(p.bytesRead / p.totalBytes);
       if (opts.progress === false) return;
       if (p.fileIndex !== barFile) {
         bar?.stop();

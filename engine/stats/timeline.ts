@@ -221,12 +221,25 @@ export class Timeline {
     }
   }
 
-  /** Auto mode: move to the smallest 1/2/5 x 10^k interval that is a multiple of the current one and keeps <= target rows. */
-  private coarsen(): void {
+  /**
+   * Auto mode: an estimate of the whole capture's span (e.g. from the share of the file read so far), so
+   * the interval reaches span/target early instead of scanning the table every second until it coarsens.
+   */
+  spanHint(totalSpanSec: number): void {
+    if (!this.auto || !(totalSpanSec > 0) || this.n === 0) return;
+    const want = defaultInterval(totalSpanSec, this.targetTicks);
+    if (want > this.interval) this.coarsen(want);
+  }
+
+  /**
+   * Auto mode: moves to the smallest 1/2/5 x 10^k interval that is a multiple of the current one, at least
+   * `atLeast` and keeping <= target rows, and drops the rows off the new grid.
+   */
+  private coarsen(atLeast = 0): void {
     const t0 = this.rows[C_T]!;
     const span = this.rows[(this.n - 1) * NCOL + C_T]! - t0;
     let next = this.interval;
-    while (span / next > this.targetTicks || next === this.interval) {
+    while (span / next > this.targetTicks || next === this.interval || next < atLeast) {
       let cand = niceCeil(next * 1.5);
       while (Math.abs(cand / this.interval - Math.round(cand / this.interval)) > 1e-9)
         cand = niceCeil(cand * 1.5);
@@ -250,6 +263,17 @@ export class Timeline {
     this.n = kept;
     const tl = this.rows[(this.n - 1) * NCOL + C_T]!;
     this.next = (Math.floor(tl / next + 1e-9) + 1) * next;
+  }
+
+  /** spanHint from the fraction of the input read so far (ignored below 2 %: too early to extrapolate). */
+  progressHint(fractionRead: number): void {
+    if (this.n < 2 || !(fractionRead >= 0.02) || fractionRead > 1) return;
+    this.spanHint((this.lastT - this.rows[C_T]!) / fractionRead);
+  }
+
+  /** Capture time of the last recorded row (NaN before any). */
+  get lastT(): number {
+    return this.n === 0 ? Number.NaN : this.rows[(this.n - 1) * NCOL + C_T]!;
   }
 
   private col(r: number, c: number): number {
