@@ -102,8 +102,7 @@ export async function replayCaptures(
       onTick(at, ct);
       if (opts.nextTick === undefined) gridNext = (Number.isFinite(gridNext) ? gridNext : at) + interval;
       const n = nextTick();
-      if (!(n > at)) break; // hook did not move on: wait for a later time
-      tickAt = n;
+      tickAt = n > at ? n : at + interval; // a hook that does not move on gets the fixed grid
     }
   };
 

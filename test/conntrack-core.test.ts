@@ -568,3 +568,20 @@ describe("ICMPv6 redirect (nf_conntrack_icmpv6_redirect)", () => {
     expect(ct.count).toBe(0);
   });
 });
+
+describe("clock", () => {
+  it("never goes back: an out-of-order packet is handled at the current time", () => {
+    const ct = mk({}, { gc: "exact" });
+    const p = new Packets();
+    ct.process(p.batch, p.udp(T0 + 10, "10.0.0.1", 1, "10.0.0.2", 2));
+    const now = ct.now;
+    ct.process(p.batch, p.udp(T0 + 5, "10.0.0.1", 3, "10.0.0.2", 2));
+    expect(ct.now).toBe(now);
+    expect(ct.clockBackwards).toBe(1);
+    // Both entries were armed at T0+10 (30 s timeout) and die together.
+    ct.advanceTo(T0 + 39.9);
+    expect(ct.count).toBe(2);
+    ct.advanceTo(T0 + 40);
+    expect(ct.count).toBe(0);
+  });
+});

@@ -92,6 +92,8 @@ export class Conntrack implements CtContext, GcHost {
   /** Current time in u32 jiffies (last packet or advanceTo). */
   now = 0;
   private ticked = false;
+  /** Times a packet or advanceTo() carried an earlier time than the clock (handled at the current time). */
+  clockBackwards = 0;
   private rawNow = 0;
   private readonly hashSeed: number;
   private rng: number;
@@ -145,6 +147,11 @@ export class Conntrack implements CtContext, GcHost {
       this.rawNow = raw;
       this.now = clock.wrap(raw);
       this.gc.start(this.now);
+    }
+    if (raw < this.rawNow) {
+      // Out-of-order capture timestamps: the kernel's clock never goes back, the packet is handled now.
+      this.clockBackwards++;
+      return;
     }
     while (raw - this.rawNow > 0x40000000) {
       this.rawNow += 0x40000000;

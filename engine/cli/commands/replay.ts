@@ -77,6 +77,8 @@ export function printReplayResult(r: ReplayResult, o: ReplayCliOptions, profile:
       `ct state at prerouting: new ${r.ctstate.new} est ${r.ctstate.est} rel ${r.ctstate.rel} invalid ${r.ctstate.invalid} untracked ${r.ctstate.untracked}`,
       `removed: gc ${s.gc_reaped} lazy ${s.lazy_reaped} gc-evicted ${s.gc_evicted} early_drop ${s.early_drop} (entries created ${s.new})`,
     ];
+    if (ct.clockBackwards > 0)
+      lines.push(`out-of-order timestamps: ${ct.clockBackwards} packets handled at the current (later) time`);
     if (profile.ignoredOther > 0)
       lines.push(`profile: ${profile.ignoredOther} non-conntrack sysctls ignored`);
     if (profile.ignoredUnmodeled.length > 0)
