@@ -1,7 +1,7 @@
 /**
  * Whole-file cases under benny: every call of a case is one full pass over a capture, so benny is told to
- * take a single sample (it still makes a couple of calibration calls). Packets/s come from benny's own
- * ops/s x the packets of one pass; every call's packet count is checked so a short pass cannot inflate it.
+ * take a single sample (it still makes a couple of calibration calls). Packets/s = packets of one pass /
+ * benny's mean seconds per call; every call's packet count is checked so a short pass cannot inflate it.
  */
 import b from "benny";
 
@@ -18,7 +18,7 @@ export interface PassResult {
   packets: number;
   /** Calls benny made (each a full pass). */
   calls: number;
-  /** Packets per second from benny's ops/s. */
+  /** Packets per second from benny's mean time per call. */
   pps: number;
   /** Fastest single pass (s), from our own clock. */
   bestS: number;
@@ -47,7 +47,14 @@ export async function runPasses(suite: string, cases: PassCase[]): Promise<PassR
     const r = summary.results[i];
     const o = own.get(c.name)!;
     if (!r?.completed) throw new Error(`${c.name}: benny did not complete the case`);
-    return { name: c.name, packets: c.packets, calls: o.calls, pps: r.ops * c.packets, bestS: o.best };
+    // details.mean: benny's unrounded seconds per call (summary ops are rounded to display precision).
+    return {
+      name: c.name,
+      packets: c.packets,
+      calls: o.calls,
+      pps: c.packets / r.details.mean,
+      bestS: o.best,
+    };
   });
 }
 
