@@ -1,3 +1,5 @@
+import { existsSync, readFileSync } from "node:fs";
+import path from "node:path";
 import { describe, expect, it } from "vitest";
 import { CSV_COLUMNS, renderCsv } from "../engine/report/csv.js";
 import { renderJUnit } from "../engine/report/junit.js";
@@ -211,6 +213,29 @@ describe("kernel-shaped text", () => {
     const text = slabinfo(new MemoryModel(SLAB_PRESETS["6.18"]), 1000);
     expect(text.split("\n")[1]).toMatch(/^nf_conntrack\s+1008\s+1008\s+256\s+16\s+1 : tunables/);
   });
+});
+
+describe("kernel text against the real 6.18 kernel's output (kernel-oracle ground truth)", () => {
+  const gt = path.resolve(import.meta.dirname, "../../shared/kernel-oracle/ground-truth-data/full-w0");
+  it.skipIf(!existsSync(gt))(
+    "conntrack -S, /proc/net/stat/nf_conntrack and slabinfo lines are byte-identical",
+    () => {
+      const kernelS = readFileSync(path.join(gt, "conntrack-S.txt"), "utf8").split("\n");
+      const cpu1 = Object.fromEntries(
+        kernelS[1]!
+          .trim()
+          .split(/\s+/)
+          .slice(1)
+          .map((kv) => [kv.split("=")[0]!, Number(kv.split("=")[1])]),
+      );
+      expect(conntrackS(cpu1, 1)).toBe(kernelS[1]);
+      const stat = readFileSync(path.join(gt, "proc_stat_nf_conntrack.txt"), "utf8").split("\n");
+      const count = Number(readFileSync(path.join(gt, "count.txt"), "utf8").trim());
+      expect(procNetStat(count, cpu1)).toBe(`${stat[0]}\n${stat[2]}`);
+      const slab = readFileSync(path.join(gt, "slab.nf_conntrack.after.txt"), "utf8").trim();
+      expect(new MemoryModel(SLAB_PRESETS["6.18"]).slabinfoLine(count)).toBe(slab);
+    },
+  );
 });
 
 describe("terminal summary", () => {

@@ -21,7 +21,7 @@ export const CONNTRACK_S_FIELDS = [
 /** One `conntrack -S` line (ctreplay keeps one counter set, shown as cpu=0). */
 export function conntrackS(counters: Record<string, number>, cpu = 0): string {
   const fields = CONNTRACK_S_FIELDS.map((f) => `${f}=${counters[f] ?? 0}`).join(" ");
-  return `cpu=${String(cpu).padEnd(4)}\t${fields}`;
+  return `cpu=${String(cpu).padEnd(4)}\t${fields} `; // conntrack-tools prints a trailing space
 }
 
 /** ct_cpu_seq_show header (6.x). */

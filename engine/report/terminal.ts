@@ -67,7 +67,14 @@ export function renderSummary(
   if (opts.chart !== false) {
     const chart = occupancyChart(r);
     if (chart !== "") {
-      L.push("", `  nf_conntrack_count (every ${r.timelineInterval} s):`, chart);
+      const cols = Math.min(r.timeline.length, 60);
+      const per =
+        r.timeline.length > 60 ? `, max of ~${(r.timeline.length / 60).toFixed(1)} ticks per column` : "";
+      L.push(
+        "",
+        `  nf_conntrack_count (${r.timeline.length} ticks every ${r.timelineInterval} s${per}; ${cols} columns):`,
+        chart,
+      );
     }
   }
   if (opts.kernelLines) {
