@@ -149,3 +149,36 @@ describe("live kernel oracle: table, conntrack -S and ct states (acceptance)", a
     );
   }
 });
+
+describe("live kernel oracle: table full (nf_conntrack_max 500, SYN scan)", async () => {
+  const { oraclePreflight, runKernel, OracleError } = await import("../engine/oracle/index.js");
+  const scan = path.join(captures, "tcp-syn-scan.pcap");
+  const why = existsSync(scan) ? await oraclePreflight() : `${scan} absent`;
+  if (why !== null) {
+    it.skip(`kernel oracle unavailable: ${why}`, () => {});
+    return;
+  }
+  it("drop and early_drop counts agree with the kernel (victims depend on the random hash key)", async () => {
+    const { mkdtempSync, rmSync } = await import("node:fs");
+    const os = await import("node:os");
+    const outDir = mkdtempSync(path.join(os.tmpdir(), "ctreplay-core-full-"));
+    try {
+      const k = await runKernel({ capture: scan, outDir, max: 500 });
+      if (k instanceof OracleError) throw new Error(k.toString());
+      const settings = resolveSettings({ nf_conntrack_max: 500, nf_conntrack_buckets: k.buckets });
+      const r = await replayCaptures([k.replayedPcap], settings, { endTime: k.dumpTime });
+      const kd = k.stats.total.drop!;
+      const ke = k.stats.total.early_drop!;
+      console.log(
+        `kernel drop ${kd} early_drop ${ke}; ctreplay drop ${r.stats.drop} early_drop ${r.stats.early_drop}`,
+      );
+      expect(kd).toBeGreaterThan(1000);
+      expect(Math.abs(r.stats.drop - kd)).toBeLessThanOrEqual(kd * 0.05);
+      expect(r.stats.early_drop).toBeGreaterThan(ke / 3);
+      expect(r.stats.early_drop).toBeLessThan(ke * 3);
+      expect(r.conntrack.count).toBe(k.count);
+    } finally {
+      rmSync(outDir, { recursive: true, force: true });
+    }
+  });
+});
