@@ -78,6 +78,30 @@ describe("Timeline", () => {
     expect(s.p99).toBe(rows[10]!.count);
   });
 
+  it("peak upper bound: never below the true peak between ticks, exact when nothing was deleted", () => {
+    const t = new FakeTable();
+    const tl = new Timeline({ interval: 10 });
+    let truePeak = 0;
+    for (let s = 0; s <= 20; s++) {
+      t.add(s, 17, 0, 8, 1e9);
+      t.add(s + 40, 17, 0, 8, 1e9);
+      truePeak = Math.max(truePeak, t.count);
+      if (s === 15) for (let k = 0; k < 15; k++) t.remove(k); // a drop between the ticks at 10 and 20
+      if (s >= tl.nextTick) tl.onTick(s, t); // the driver only calls at tick boundaries
+    }
+    const sum = tl.summary();
+    expect(sum.peak.count).toBeLessThan(truePeak); // the ticks missed it
+    expect(sum.peakUpperBound).toBeGreaterThanOrEqual(truePeak);
+    const mono = new FakeTable();
+    const tl2 = new Timeline({ interval: 10 });
+    for (let s = 0; s < 40; s++) {
+      mono.add(s, 17, 0, 8, 1e9);
+      tl2.onTick(s, mono);
+    }
+    tl2.record(39.5, mono);
+    expect(tl2.summary().peakUpperBound).toBe(tl2.summary().peak.count);
+  });
+
   it("auto mode coarsens along 1/2/5 and keeps cumulative counters exact", () => {
     const t = new FakeTable();
     const tl = new Timeline({ targetTicks: 20 });

@@ -42,8 +42,11 @@ export interface ReplayReport {
   bytes: number;
   capture: { start: number | null; end: number | null; spanSec: number };
   settings: { nf_conntrack_max: number; nf_conntrack_buckets: number; hz: number };
-  /** Largest nf_conntrack_count seen, `time` in seconds since the first packet. */
-  peak: { count: number; time: number };
+  /**
+   * Largest nf_conntrack_count seen at a tick, `time` in seconds since the first packet; `upperBound`: the
+   * count cannot have been higher between ticks (equal = exact; a smaller --interval narrows it).
+   */
+  peak: { count: number; time: number; upperBound: number };
   percentiles: { p50: number; p95: number; p99: number };
   /** nf_conntrack_count at the end of the capture. */
   final: number;
@@ -92,7 +95,7 @@ export function buildReplayReport(o: ReplayOutcome, tl: Timeline, mem: MemoryMod
       spanSec: o.firstTime !== null && o.lastTime !== null ? o.lastTime - o.firstTime : 0,
     },
     settings: { nf_conntrack_max: o.max, nf_conntrack_buckets: o.buckets, hz: o.hz },
-    peak: { count: peak, time: peakTime },
+    peak: { count: peak, time: peakTime, upperBound: Math.max(peak, s.peakUpperBound) },
     percentiles: { p50: s.p50, p95: s.p95, p99: s.p99 },
     final: o.finalCount,
     counters: { ...o.counters },

@@ -49,7 +49,7 @@ export function renderSummary(
     `  nf_conntrack_max ${r.settings.nf_conntrack_max === 0 ? "unlimited (0)" : n(r.settings.nf_conntrack_max)}  buckets ${n(r.settings.nf_conntrack_buckets)}  HZ ${r.settings.hz}`,
   );
   L.push(
-    `  peak ${n(r.peak.count)} entries at +${r.peak.time.toFixed(1)} s   p50 ${n(r.percentiles.p50)}  p95 ${n(r.percentiles.p95)}  p99 ${n(r.percentiles.p99)}  final ${n(r.final)}`,
+    `  peak ${n(r.peak.count)} entries at +${r.peak.time.toFixed(1)} s${r.peak.upperBound > r.peak.count ? ` (between ticks at most ${n(r.peak.upperBound)})` : ""}   p50 ${n(r.percentiles.p50)}  p95 ${n(r.percentiles.p95)}  p99 ${n(r.percentiles.p99)}  final ${n(r.final)}`,
   );
   const c = r.counters;
   L.push(

@@ -112,6 +112,8 @@ export interface TimelineSummary {
   ticks: number;
   /** Largest count seen at any onTick call (also calls between recorded rows), time since origin. */
   peak: { count: number; t: number };
+  /** The count cannot have exceeded this between ticks (== peak.count when the peak is exact). */
+  peakUpperBound: number;
   p50: number;
   p95: number;
   p99: number;
@@ -137,6 +139,10 @@ export class Timeline {
   private next = Number.NEGATIVE_INFINITY;
   private peakCount = 0;
   private peakT = 0;
+  /** Bound on the count between recorded ticks: count at the previous tick + entries confirmed since. */
+  private peakBound = 0;
+  private prevCount = 0;
+  private prevNew = 0;
   // Scan state, set before each forEachEntry so the visitor is one closure made once.
   private readonly scratch = new Float64Array(NCOL);
   private scanNow = 0;
@@ -202,6 +208,12 @@ export class Timeline {
     s[C_CHAIN_MAX] = ch.maxLen;
     s[C_BUCKETS_USED] = ch.used;
     for (let i = 0; i < TICK_COUNTERS.length; i++) s[C_CTR + i] = ct.stats[TICK_COUNTERS[i]!];
+    // Entries only enter the table at confirm (stats.new), so between two ticks the count never exceeds
+    // the earlier count plus the confirms in between.
+    const newNow = ct.stats.new;
+    this.peakBound = Math.max(this.peakBound, this.prevCount + (newNow - this.prevNew), ct.count);
+    this.prevCount = ct.count;
+    this.prevNew = newNow;
     if ((this.n + 1) * NCOL > this.rows.length) {
       const grown = new Float64Array(this.rows.length * 2);
       grown.set(this.rows);
@@ -302,6 +314,7 @@ export class Timeline {
       interval: this.interval,
       ticks: this.n,
       peak: { count: this.peakCount, t: this.peakT - (this.origin ?? this.peakT) },
+      peakUpperBound: Math.max(this.peakBound, this.peakCount),
       p50: q(0.5),
       p95: q(0.95),
       p99: q(0.99),
