@@ -87,7 +87,7 @@ export function register(program: Command): void {
   const cmd = program
     .command("check")
     .description(
-      "CI regression check: replay each capture and compare peak, final entries, counters and memory with\n" +
+      "CI regression check: replay each capture and compare peak, final entries, counters and memory with " +
         "a stored baseline. Exit 0 pass, 1 regression, 2 usage/input error.",
     )
     .argument("<captures...>", "capture files or directories (searched for *.pcap, *.pcapng, *.cap, .gz)")

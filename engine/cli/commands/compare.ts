@@ -40,7 +40,7 @@ export function register(program: Command): void {
   const cmd = program
     .command("compare")
     .description(
-      "Replay the same captures under several timeout profiles (sysctl.d files) and compare them side by\n" +
+      "Replay the same captures under several timeout profiles (sysctl.d files) and compare them side by " +
         "side: peak, p99, memory, drops at the max, occupancy by state, with deltas against the first.",
     )
     .argument("<captures...>", "pcap / pcapng files (optionally gzip), replayed in order")

@@ -69,8 +69,8 @@ export function register(program: Command): void {
   const cmd = program
     .command("size")
     .description(
-      "Size nf_conntrack for the traffic in the captures: peak need, recommended nf_conntrack_max and\n" +
-        "buckets, kernel memory, sysctl.d + modprobe lines; --ram/--cores compare with the kernel default and\n" +
+      "Size nf_conntrack for the traffic in the captures: peak need, recommended nf_conntrack_max and " +
+        "buckets, kernel memory, sysctl.d + modprobe lines; --ram/--cores compare with the kernel default and " +
         "kube-proxy; --max N forecasts when the table fills and how many packets are dropped.",
     )
     .argument("<captures...>", "pcap / pcapng files (optionally gzip), replayed in order")
@@ -80,14 +80,14 @@ export function register(program: Command): void {
     .option("--no-checksum", "nf_conntrack_checksum = 0")
     .option(
       "--target-util <x>",
-      `peak / nf_conntrack_max to size for (default ${DEFAULT_TARGET_UTIL}: below the usual 80 % alert)`,
+      "peak / nf_conntrack_max to size for (0.75 keeps the peak below the usual 80 % alert)",
       fraction,
       DEFAULT_TARGET_UTIL,
     )
     .option("--growth <x>", "traffic growth factor applied to the peak", positiveNumber, 1)
     .option(
       "--load-factor <x>",
-      `entries per bucket at nf_conntrack_max (default ${DEFAULT_LOAD_FACTOR}, the kernel's own ratio)`,
+      "entries per bucket at nf_conntrack_max (1 = the kernel's own ratio since 5.15)",
       positiveNumber,
       DEFAULT_LOAD_FACTOR,
     )
