@@ -95,6 +95,20 @@ export function register(program: Command): void {
               `${r.kernel.inject.injected} packets injected into kernel ${os.release()}\n`,
           );
           for (const d of r.differences) process.stdout.write(`  ${formatDifference(d)}\n`);
+          // Where packets went in the kernel (nft counters): help explain missing/extra entries.
+          const n = r.kernel.nft;
+          const lostBefore = r.kernel.inject.injected - (n.pre_in ?? 0);
+          const lostRouting = (n.pre_in ?? 0) - (n.in_in ?? 0);
+          if (lostBefore > 0) {
+            process.stdout.write(
+              `note: ${lostBefore} packets never reached conntrack (dropped by the IP layer before PREROUTING, or by conntrack itself)\n`,
+            );
+          }
+          if (lostRouting > 0) {
+            process.stdout.write(
+              `note: ${lostRouting} packets passed conntrack but were dropped by routing before INPUT (never confirmed)\n`,
+            );
+          }
           const bad = r.kernel.input?.csum.bad ?? 0;
           if (bad && !o.fixChecksums) {
             process.stdout.write(
