@@ -284,6 +284,29 @@ const CASES: Case[] = [
     bytes: () => ip228.subarray(0, 10),
     want: { skipped: "truncated-l2" },
   },
+  // --- ip6_rcv_core ---
+  {
+    name: "IPv6 multicast source address (ff02::16 copied into the source): dropped by ipv6_rcv",
+    linkType: 1,
+    bytes: () => {
+      const b = f("pppoe-discovery-session-ipv6#22");
+      return mutate(b, 22 + 8, ...b.subarray(22 + 24, 22 + 40));
+    },
+    want: { skipped: "bad-ipv6-address" },
+  },
+  {
+    name: "IPv6 ::1 destination on Ethernet: dropped (not a loopback device)",
+    linkType: 229,
+    bytes: () => mutate(sll2v6.subarray(20), 24, ...new Array(15).fill(0), 1),
+    want: { skipped: "bad-ipv6-address" },
+  },
+  {
+    name: "IPv6 ::1 destination on NULL (BSD lo0): accepted",
+    linkType: 0,
+    bytes: () => prefix([30, 0, 0, 0], mutate(sll2v6.subarray(20), 24, ...new Array(15).fill(0), 1)),
+    verify: false,
+    want: { l3: NFPROTO_IPV6, proto: 58, set: OK },
+  },
   // --- IPv4 header (ip_rcv) ---
   {
     name: "ipv4-bogus-ihl: bad header checksum (tshark: bad) -> dropped before conntrack",
@@ -493,9 +516,18 @@ describe("decode: real frames", () => {
 });
 
 describe.skipIf(!haveCorpus)("decode: frames read in place from ../shared/captures", () => {
-  it("ipv6-ext-headers: long extension-header chain skipped like ipv6_skip_exthdr -> UDP", async () => {
+  it("ipv6-ext-headers: non-zero PadN payload in the hop-by-hop header -> dropped by ipv6_rcv (oracle: Ip6InHdrErrors 1, no entry)", async () => {
     const [fr] = await readFrames("ipv6-ext-headers.pcap", [1]);
-    const { out } = decodeFrames([fr!]);
+    const { out, stats } = decodeFrames([fr!]);
+    expect(out.count).toBe(0);
+    expect(stats.skippedByReason()).toEqual({ "bad-ipv6-hopopts": 1 });
+  });
+
+  it("ipv6-ext-headers with the PadN payload zeroed: chain HBH/routing/atomic fragments/... skipped -> UDP", async () => {
+    const [fr] = await readFrames("ipv6-ext-headers.pcap", [1]);
+    const b = fr!.bytes.slice();
+    b.fill(0, 14 + 40 + 4, 14 + 40 + 8);
+    const { out } = decodeFrames([{ ...fr!, bytes: b }]);
     expect(out.count).toBe(1);
     expect(out.proto[0]).toBe(17);
     expect(words(out.src, 0)).toEqual(ip6("2001:db8::1"));

@@ -29,6 +29,8 @@ import {
   SKIP_BAD_IP_CHECKSUM,
   SKIP_BAD_IP_HEADER,
   SKIP_BAD_IP_LENGTH,
+  SKIP_BAD_IPV6_ADDRESS,
+  SKIP_BAD_IPV6_HOPOPTS,
   SKIP_IPV6_JUMBO,
   SKIP_NON_IP,
   SKIP_TRUNCATED_FRAGMENT,
@@ -80,6 +82,8 @@ export class Decoder {
   private readonly defrag: Defrag;
   /** Link-layer result: offset of the network header. */
   private l3off = 0;
+  /** Link-layer result: the frame came from a loopback device (ip6_rcv_core's ::1 / scope checks pass). */
+  private loopback = false;
   /** Capture time of the record being decoded (seconds). */
   private t = 0;
   /** Scratch result of tupleL4(). */
@@ -157,6 +161,7 @@ export class Decoder {
   // ---- link layer -------------------------------------------------------------------------------------
 
   private link(b: Uint8Array, p0: number, end: number, linkType: number): number {
+    this.loopback = false;
     switch (linkType) {
       case 1: // ETHERNET
         if (p0 + 14 > end) return SKIP_TRUNCATED_L2;
@@ -173,9 +178,11 @@ export class Decoder {
         return L3_V6;
       case 113: // LINUX_SLL: protocol at 14, 16-byte header
         if (p0 + 16 > end) return SKIP_TRUNCATED_L2;
+        this.loopback = be16(b, p0 + 2) === 772; // ARPHRD_LOOPBACK
         return this.ether(b, p0 + 16, end, be16(b, p0 + 14));
       case 276: // LINUX_SLL2: protocol at 0, 20-byte header
         if (p0 + 20 > end) return SKIP_TRUNCATED_L2;
+        this.loopback = be16(b, p0 + 8) === 772; // ARPHRD_LOOPBACK
         return this.ether(b, p0 + 20, end, be16(b, p0));
       case 0: // NULL: AF in the capturing host's byte order
       case 108: {
@@ -184,6 +191,7 @@ export class Decoder {
         let af = (b[p0]! | (b[p0 + 1]! << 8) | (b[p0 + 2]! << 16) | (b[p0 + 3]! << 24)) >>> 0;
         if (af > 0xffff) af = be32(b, p0);
         this.l3off = p0 + 4;
+        this.loopback = true; // BSD lo0 / OpenBSD loopback captures
         if (af === 2) return L3_V4;
         if (af === 24 || af === 28 || af === 30) return L3_V6;
         return SKIP_NON_IP;
@@ -314,8 +322,28 @@ export class Decoder {
     const plen = be16(b, p + 4);
     let nh = b[p + 6]!;
     if (plen === 0 && nh === 0) return SKIP_IPV6_JUMBO;
+    if (!reasm) {
+      // ip6_rcv_core address checks (a non-loopback device unless the link type says loopback).
+      const d0 = b[p + 24]!;
+      if (b[p + 8] === 0xff) return SKIP_BAD_IPV6_ADDRESS; // multicast source
+      if (d0 === 0xff && ((b[p + 25]! & 15) === 0 || (!this.loopback && (b[p + 25]! & 15) === 1))) {
+        return SKIP_BAD_IPV6_ADDRESS; // multicast scope 0, or interface-local from the wire
+      }
+      if (
+        !this.loopback &&
+        d0 === 0 &&
+        be32(b, p + 24) === 0 &&
+        be32(b, p + 28) === 0 &&
+        be32(b, p + 32) === 0
+      ) {
+        if (be32(b, p + 36) === 1) return SKIP_BAD_IPV6_ADDRESS; // ::1 destination on a real interface
+      }
+    }
     if (40 + plen > wire) return SKIP_BAD_IP_LENGTH;
     const dEnd = p + 40 + plen;
+    if (nh === 0 && !reasm && !this.hopOptsOk(b, p + 40, Math.min(end, dEnd), dEnd)) {
+      return SKIP_BAD_IPV6_HOPOPTS;
+    }
     const capEnd = Math.min(end, dEnd);
     const a = row * 4;
     for (let k = 0; k < 4; k++) {
@@ -388,6 +416,50 @@ export class Decoder {
       return EMIT;
     }
     return this.l4(b, q, capEnd, dEnd, nh, out, row);
+  }
+
+  /**
+   * ipv6_parse_hopopts + ip6_parse_tlv (hop-by-hop): padding runs of at most 7 bytes with zero PadN
+   * payload (RFC 4942), options within the header, at most 8 non-padding options (max_hbh_opts_number),
+   * Router Alert of length 2, unknown options acted on by their two high type bits (00 = skip, else drop).
+   * An option area the capture does not hold is assumed valid.
+   */
+  private hopOptsOk(b: Uint8Array, h: number, capEnd: number, dEnd: number): boolean {
+    if (h + 8 > dEnd) return false;
+    const hEnd = h + ((b[h + 1]! + 1) << 3);
+    if (hEnd > dEnd) return false;
+    if (hEnd > capEnd) return true;
+    let off = h + 2;
+    let padlen = 0;
+    let opts = 0;
+    while (off < hEnd) {
+      const type = b[off]!;
+      if (type === 0) {
+        // Pad1
+        if (++padlen > 7) return false;
+        off++;
+        continue;
+      }
+      if (off + 2 > hEnd) return false;
+      const optlen = b[off + 1]! + 2;
+      if (off + optlen > hEnd) return false;
+      if (type === 1) {
+        // PadN
+        padlen += optlen;
+        if (padlen > 7) return false;
+        for (let i = 2; i < optlen; i++) if (b[off + i] !== 0) return false;
+      } else {
+        padlen = 0;
+        if (++opts > 8) return false;
+        if (type === 5) {
+          if (optlen !== 4) return false; // ipv6_hop_ra: length 2
+        } else if (type !== 0xc2 && type !== 0x07 && type !== 0x31 && type >>> 6 !== 0) {
+          return false; // ip6_tlvopt_unknown: discard
+        }
+      }
+      off += optlen;
+    }
+    return true;
   }
 
   /** IPv6 row whose tuple cannot be parsed (kernel: invalid). */

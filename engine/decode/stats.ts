@@ -15,6 +15,8 @@ export const SKIP_TRUNCATED_IP = 6; // capture (snaplen) ends inside the IP head
 export const SKIP_TRUNCATED_L4 = 7; // capture ends before the L4 fields the tuple/tracker need (the wire had them)
 export const SKIP_TRUNCATED_FRAGMENT = 8; // a fragment cut by snaplen cannot be reassembled
 export const SKIP_IPV6_JUMBO = 9; // IPv6 jumbogram (payload length 0 + hop-by-hop): not modelled
+export const SKIP_BAD_IPV6_ADDRESS = 10; // ip6_rcv_core: multicast source, scope-0/1 multicast or ::1 destination
+export const SKIP_BAD_IPV6_HOPOPTS = 11; // ipv6_parse_hopopts / ip6_parse_tlv rejected the hop-by-hop header
 
 export const SKIP_REASONS = [
   "non-ip",
@@ -27,6 +29,8 @@ export const SKIP_REASONS = [
   "truncated-l4",
   "truncated-fragment",
   "ipv6-jumbogram",
+  "bad-ipv6-address",
+  "bad-ipv6-hopopts",
 ] as const;
 
 const PROTO_NAMES: Readonly<Record<number, string>> = {
