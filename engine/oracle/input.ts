@@ -7,6 +7,13 @@ import { CaptureError, openCapture, RecordBatch } from "../capture/index.js";
 import { type CsumStatus, checkOrFixChecksums, ipLength, locateL3, padToIpLength } from "./l3.js";
 import { RawPcapWriter } from "./pcap-raw.js";
 
+/** ::1 at b[o, o+16). */
+function isLoopback6(b: Uint8Array, o: number): boolean {
+  if (o + 16 > b.length) return false;
+  for (let i = 0; i < 15; i++) if (b[o + i] !== 0) return false;
+  return b[o + 15] === 1;
+}
+
 export type TruncatedMode = "pad" | "drop" | "raw";
 
 export interface InputOptions {
@@ -28,6 +35,9 @@ export interface InputStats {
   csum: Record<CsumStatus, number>;
   csumBadByProto: Record<string, number>;
   written: number;
+  /** IPv6 packets from or to ::1: ip6_rcv_core drops them on a non-loopback device (the TUN device), before
+   *  conntrack, so a capture of IPv6 loopback traffic cannot be reproduced by the kernel run. */
+  ipv6Loopback: number;
   /** Fatal capture error that ended reading (what came before was still used). */
   captureError: string | null;
   captureSkipped: Record<string, number>;
@@ -53,6 +63,7 @@ export async function prepareInjection(
     csum: { ok: 0, bad: 0, fixed: 0, skip: 0 },
     csumBadByProto: {},
     written: 0,
+    ipv6Loopback: 0,
     captureError: null,
     captureSkipped: {},
   };
@@ -78,6 +89,12 @@ export async function prepareInjection(
           continue;
         }
         st[loc.kind]++;
+        if (
+          loc.kind === "ip6" &&
+          (isLoopback6(frame, loc.offset + 8) || isLoopback6(frame, loc.offset + 24))
+        ) {
+          st.ipv6Loopback++;
+        }
         // copy: the batch's bytes are only valid until the next readBatch, and checksum fixing writes in place
         let pkt: Uint8Array = frame.slice(loc.offset);
         const isTruncated = cap < (batch.origlen[i] as number) && pkt.length < ipLength(pkt);

@@ -109,6 +109,13 @@ export function register(program: Command): void {
               `note: ${lostRouting} packets passed conntrack but were dropped by routing before INPUT (never confirmed)\n`,
             );
           }
+          const lo6 = r.kernel.input?.ipv6Loopback ?? 0;
+          if (lo6 > 0) {
+            process.stdout.write(
+              `note: ${lo6} IPv6 packets from/to ::1: the kernel drops them on a non-loopback device before conntrack, ` +
+                "so IPv6 loopback traffic cannot be verified this way\n",
+            );
+          }
           const bad = r.kernel.input?.csum.bad ?? 0;
           if (bad && !o.fixChecksums) {
             process.stdout.write(
