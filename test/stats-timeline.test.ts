@@ -150,5 +150,10 @@ describe("Timeline", () => {
     tl.record(0, t);
     const mem = new MemoryModel(SLAB_PRESETS["6.18"]);
     expect(tl.toRows(mem, 512)[0]!.memoryBytes).toBe(2 * 4096 + 512 * 8);
+    for (let i = 0; i < 16; i++) t.remove(i); // 1 entry left: a fresh cache needs 1 slab, the host keeps 2
+    tl.record(1, t);
+    const last = tl.toRows(mem, 512)[1]!;
+    expect(last.memoryBytes).toBe(4096 + 512 * 8);
+    expect(last.memoryRetainedBytes).toBe(2 * 4096 + 512 * 8);
   });
 });

@@ -23,6 +23,7 @@ export const CSV_COLUMNS: readonly string[] = [
   "chain_max",
   "buckets_used",
   "memory_bytes",
+  "memory_retained_bytes",
 ];
 
 function num(x: number): string {
@@ -36,7 +37,7 @@ export function renderCsv(rows: readonly TimelineRow[]): string {
     for (const p of PROTO_NAMES) v.push(r.byProto[p] ?? 0);
     for (const s of TCP_STATES) v.push(r.tcpStates[s] ?? 0);
     v.push(r.new, r.delete, r.early_drop, r.drop, r.insert_failed, r.invalid, r.chainMean, r.chainMax);
-    v.push(r.bucketsUsed, r.memoryBytes);
+    v.push(r.bucketsUsed, r.memoryBytes, r.memoryRetainedBytes);
     out.push(v.map(num).join(","));
   }
   return `${out.join("\n")}\n`;

@@ -126,10 +126,17 @@ export function renderHtml(reports: readonly ReplayReport[], opts: HtmlOptions =
       chartSvg(
         [
           {
-            label: "slab + ext + hash",
+            label: "fresh cache (slabs for the count)",
             color: PALETTE[6]!,
             xs,
             ys: r.timeline.map((row) => row.memoryBytes),
+          },
+          {
+            label: "retained (slabs at the high-water mark)",
+            color: PALETTE[9]!,
+            xs,
+            ys: r.timeline.map((row) => row.memoryRetainedBytes),
+            dashed: true,
           },
         ],
         {
