@@ -3,7 +3,7 @@
  * os.tmpdir()/ctreplay-oracle-<hash of the source>/tun-inject. C, not Node: Node cannot ioctl(TUNSETIFF),
  * and a C write loop stamps CLOCK_REALTIME right before each write() without interpreter jitter.
  */
-import { createHash } from "node:crypto";
+import { createHash, randomBytes } from "node:crypto";
 import { existsSync, mkdirSync, readFileSync, renameSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
@@ -38,7 +38,7 @@ export async function buildInjector(): Promise<{ path: string } | { error: strin
     };
   }
   mkdirSync(dir, { recursive: true });
-  const tmp = `${bin}.${process.pid}.tmp`;
+  const tmp = `${bin}.${process.pid}.${randomBytes(4).toString("hex")}.tmp`; // workers may share a pid
   const r = await run(cc, ["-O2", "-o", tmp, src]);
   if (r.code !== 0) return { error: `building the TUN injector failed (${cc}): ${r.stderr.trim()}` };
   renameSync(tmp, bin); // atomic: concurrent builders never see a half-written binary

@@ -134,7 +134,8 @@ export async function oraclePreflight(): Promise<string | null> {
   if (!existsSync("/dev/net/tun")) return "/dev/net/tun is missing (no TUN support)";
   const inj = await buildInjector();
   if ("error" in inj) return inj.error;
-  const probe = `${"ctr-probe-"}${process.pid}`;
+  // named like a run (ctr-<pid>-...) so that the stale sweep removes it if we die right here
+  const probe = `${newNetnsName()}-probe`;
   const add = await run("ip", ["netns", "add", probe]);
   if (add.code !== 0) return `ip netns add failed: ${add.stderr.trim()}`;
   await run("ip", ["netns", "del", probe]);
