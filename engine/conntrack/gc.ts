@@ -29,6 +29,8 @@ export interface GcHost {
   readonly table: CtTable;
   readonly settings: CtSettings;
   readonly trackers: readonly L4Tracker[];
+  /** Entries in other shards' tables (sharded replay; 0 for one table): part of the global count. */
+  readonly countOthers?: number;
   /** nf_ct_gc_expired / nf_ct_kill from the GC: evicted = 95 % mode kill, else expiry. */
   gcDelete(ct: number, evicted: boolean): void;
 }
@@ -156,7 +158,12 @@ export class KernelGc implements CtGc {
         count++;
         e = Math.trunc((e - nextRun) / count);
         nextRun += e;
-        if (max95 !== 0 && (st & IPS_DYING) === 0 && (st & IPS_CONFIRMED) !== 0 && table.count >= max95) {
+        if (
+          max95 !== 0 &&
+          (st & IPS_DYING) === 0 &&
+          (st & IPS_CONFIRMED) !== 0 &&
+          (host.countOthers ?? 0) + table.count >= max95
+        ) {
           // gc_worker_can_early_drop
           if ((st & IPS_ASSURED) === 0 || host.trackers[store.l4proto[ct]!]!.canEarlyDrop(store, ct)) {
             host.gcDelete(ct, true);

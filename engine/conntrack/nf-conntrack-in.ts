@@ -92,6 +92,12 @@ export class Conntrack implements CtContext, GcHost {
   /** Current time in u32 jiffies (last packet or advanceTo). */
   now = 0;
   private ticked = false;
+  /**
+   * Sharded replay (engine/shard): entries held by the OTHER shards' tables, as of the last epoch boundary.
+   * nf_conntrack_count is one per-netns counter in the kernel, so the nf_conntrack_max check and the GC's
+   * 95 % eviction test use `countOthers + table.count`. 0 for a single table.
+   */
+  countOthers = 0;
   /** Times a packet or advanceTo() carried an earlier time than the clock (handled at the current time). */
   clockBackwards = 0;
   private rawNow = 0;
@@ -206,7 +212,7 @@ export class Conntrack implements CtContext, GcHost {
           return;
         }
         const max = this.settings.max;
-        if (max !== 0 && this.table.count + 1 > max && !this.earlyDrop(hash)) {
+        if (max !== 0 && this.countOthers + this.table.count + 1 > max && !this.earlyDrop(hash)) {
           this.gc.earlyDrop = true;
           stats.drop++;
           return;
