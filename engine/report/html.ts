@@ -143,6 +143,7 @@ export function renderHtml(reports: readonly ReplayReport[], opts: HtmlOptions =
           title: `kernel memory (${r.memory.geometry.stride} B objects, ${r.memory.geometry.objsPerSlab} per slab)`,
           yLabel: "bytes",
           yFormat: (v) => fmtBytes(v),
+          binary: true,
         },
       ),
     );
@@ -191,7 +192,7 @@ export function renderHtml(reports: readonly ReplayReport[], opts: HtmlOptions =
       "<h2>Memory</h2>",
       chartSvg(
         over((row) => row.memoryBytes),
-        { title: "kernel memory", yLabel: "bytes", yFormat: (v) => fmtBytes(v) },
+        { title: "kernel memory", yLabel: "bytes", yFormat: (v) => fmtBytes(v), binary: true },
       ),
     );
     parts.push(

@@ -25,6 +25,8 @@ export interface ChartOptions {
   /** Horizontal reference line (e.g. nf_conntrack_max). */
   refLine?: { y: number; label: string };
   yFormat?: (v: number) => string;
+  /** Y values are bytes: grid steps of 1/2/5 x a power of 1024 so labels read 512 KiB, 1 MiB, ... */
+  binary?: boolean;
 }
 
 /** Palette with distinct hues (colour-blind friendly Tableau 10). */
@@ -90,7 +92,9 @@ export function chartSvg(series: readonly Series[], o: ChartOptions): string {
   }
   if (xmax === xmin) xmax = xmin + 1;
   if (ymax <= 0) ymax = 1;
-  const step = niceStep(ymax, 5);
+  let unit = 1;
+  if (o.binary) while (ymax / unit >= 1024) unit *= 1024;
+  const step = niceStep(ymax / unit, 5) * unit;
   ymax = Math.ceil(ymax / step) * step;
   const X = (x: number): number => m.l + ((x - xmin) / (xmax - xmin)) * pw;
   const Y = (y: number): number => m.t + ph - (y / ymax) * ph;
