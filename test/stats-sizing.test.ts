@@ -1,4 +1,5 @@
 import { describe, expect, it } from "vitest";
+import { parseSysctlText, SysctlError } from "../engine/conntrack/sysctl.js";
 import { MemoryModel, SLAB_PRESETS } from "../engine/stats/memory.js";
 import {
   DEFAULT_TARGET_UTIL,
@@ -97,6 +98,14 @@ describe("recommendation", () => {
       ["net.netfilter.nf_conntrack_buckets", "40960"],
     ]);
     expect(modprobeLine(r)).toBe("options nf_conntrack hashsize=40960");
+  });
+  it("the sysctl.d snippet reads back through ctreplay's own profile parser", () => {
+    const r = recommend(123_456, mem, { growth: 1.2 });
+    const parsed = parseSysctlText(sysctlSnippet(r, "round trip"), "90-conntrack.conf");
+    expect(parsed).not.toBeInstanceOf(SysctlError);
+    const v = (parsed as { values: Record<string, number> }).values;
+    expect(v.nf_conntrack_max).toBe(r.nf_conntrack_max);
+    expect(v.nf_conntrack_buckets).toBe(r.nf_conntrack_buckets);
   });
   it("parses RAM sizes", () => {
     expect(parseBytes("16G")).toBe(16 * GiB);
