@@ -5,6 +5,7 @@
  * A flow's client address and port are a bijection of its serial number, so no two flows of one capture
  * share a 5-tuple (no accidental merging in conntrack).
  */
+import { dnsQuery, dnsResponse } from "./dns.js";
 import type { FrameEmitter } from "./frame.js";
 import type { Sfc32 } from "./prng.js";
 import { STACK_LINUX, STACK_PLAIN, STACK_WINDOWS, TcpConv } from "./tcp-conv.js";
@@ -202,7 +203,11 @@ export class FlowSlot {
   payOff = 0;
   ipId = 0;
   echoSeq = 0;
+  /** Seed of the flow's DNS messages (query and response are rebuilt from it). */
+  dnsSeed = 0;
   readonly conv: TcpConv;
+  /** Shared scratch for DNS messages (rebuilt per packet, never kept). */
+  private static readonly dnsBuf = new Uint8Array(512);
 
   constructor(
     private readonly em: FrameEmitter,
@@ -245,7 +250,7 @@ export class FlowSlot {
         c.sport = 53;
         this.phase = P_UDP_Q;
         this.left = rng.chance(0.05) ? 1 : 0; // unanswered: one retry, no response
-        this.payLen = rng.range(20, 60);
+        this.dnsSeed = rng.u32();
         break;
       case "udp-stream":
         c.sport = STREAM_PORTS[rng.int(STREAM_PORTS.length)];
@@ -334,7 +339,12 @@ export class FlowSlot {
       case P_UDP_Q:
         if (this.sub === 0) this.payOff = em.pool.offset(rng);
         this.ipId = c.ipIdC++;
-        em.udp(t, this.v6, c.c, c.s, c.cport, c.sport, this.payLen, this.payOff, this.ipId);
+        if (name === "udp-dns") {
+          const len = dnsQuery(FlowSlot.dnsBuf, this.dnsSeed);
+          em.udpBytes(t, this.v6, c.c, c.s, c.cport, c.sport, FlowSlot.dnsBuf, len, this.ipId);
+        } else {
+          em.udp(t, this.v6, c.c, c.s, c.cport, c.sport, this.payLen, this.payOff, this.ipId);
+        }
         this.sub++;
         if (name === "udp-oneway") return -1;
         if (name === "udp-unreach") {
@@ -348,9 +358,11 @@ export class FlowSlot {
         if (this.sub > 1) return -1; // the retry went unanswered too
         this.phase = P_UDP_R;
         return t + rtt;
-      case P_UDP_R:
-        em.udp(t, this.v6, c.s, c.c, c.sport, c.cport, rng.range(40, 300), em.pool.offset(rng), c.ipIdS++);
+      case P_UDP_R: {
+        const len = dnsResponse(FlowSlot.dnsBuf, this.dnsSeed);
+        em.udpBytes(t, this.v6, c.s, c.c, c.sport, c.cport, FlowSlot.dnsBuf, len, c.ipIdS++);
         return -1;
+      }
       case P_ICMP_ERR: {
         const qlen = em.buildUdpQuote(
           this.v6,

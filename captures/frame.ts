@@ -142,6 +142,8 @@ export class FrameEmitter {
   private icmpCode = 0;
   private quote: Uint8Array = this.scratch;
   private quoteLen = 0;
+  /** Explicit payload bytes (e.g. a DNS message) instead of the random pool, or null. */
+  private explicit: Uint8Array | null = null;
 
   constructor(writer: CaptureWriter, pool: PayloadPool, opts: EmitterOptions) {
     this.writer = writer;
@@ -200,6 +202,24 @@ export class FrameEmitter {
   ): void {
     this.setUdp(v6, src, dst, sport, dport, payLen, payOff, ipId);
     this.emit(tsUs);
+  }
+
+  /** A UDP datagram whose payload is `bytes[0, len)` (a DNS message) instead of pool bytes. */
+  udpBytes(
+    tsUs: number,
+    v6: boolean,
+    src: Addr,
+    dst: Addr,
+    sport: number,
+    dport: number,
+    bytes: Uint8Array,
+    len: number,
+    ipId: number,
+  ): void {
+    this.setUdp(v6, src, dst, sport, dport, len, 0, ipId);
+    this.explicit = bytes;
+    this.emit(tsUs);
+    this.explicit = null;
   }
 
   /** Echo request/reply: ICMP 8/0 or ICMPv6 128/129 (type given by the caller). */
@@ -404,7 +424,10 @@ export class FrameEmitter {
       put16(b, l4 + 4, l4len);
       put16(b, l4 + 6, 0);
       csumAt = l4 + 6;
-      paySum = this.pool.sum(this.payOff, this.payLen);
+      paySum =
+        this.explicit !== null
+          ? sumBytes(this.explicit, 0, this.payLen)
+          : this.pool.sum(this.payOff, this.payLen);
     } else {
       hdr = 8;
       b[l4] = this.icmpType;
@@ -432,7 +455,9 @@ export class FrameEmitter {
         b.set(this.quote.subarray(0, n), l4 + hdr);
       } else if (this.payLen > 0) {
         const n = Math.min(payRoom, this.payLen);
-        b.set(this.pool.bytes.subarray(this.payOff, this.payOff + n), l4 + hdr);
+        const src = this.explicit ?? this.pool.bytes;
+        const from = this.explicit !== null ? 0 : this.payOff;
+        b.set(src.subarray(from, from + n), l4 + hdr);
       }
     }
     return total;
