@@ -134,7 +134,7 @@ describe("Timeline", () => {
       tl.onTick(s, t);
     }
     expect(tl.interval).toBe(1);
-    tl.progressHint(0.01); // too early to extrapolate
+    tl.progressHint(0.005); // too early to extrapolate
     expect(tl.interval).toBe(1);
     tl.progressHint(0.01 * 3); // 30 s read of 3 % -> ~1000 s -> 5 s ticks
     expect(tl.interval).toBe(5);

@@ -284,9 +284,9 @@ export class Timeline {
     this.next = (Math.floor(tl / next + 1e-9) + 1) * next;
   }
 
-  /** spanHint from the fraction of the input read so far (ignored below 2 %: too early to extrapolate). */
+  /** spanHint from the fraction of the input read so far (ignored below 1 %: too early to extrapolate). */
   progressHint(fractionRead: number): void {
-    if (this.n < 2 || !(fractionRead >= 0.02) || fractionRead > 1) return;
+    if (this.n < 2 || !(fractionRead >= 0.01) || fractionRead > 1) return;
     this.spanHint((this.lastT - this.rows[C_T]!) / fractionRead);
   }
 
