@@ -585,3 +585,22 @@ describe("clock", () => {
     expect(ct.count).toBe(0);
   });
 });
+
+describe("gc_worker phase", () => {
+  it("first run comes gcFirstRun seconds after the first packet (default 1 s)", () => {
+    for (const [first, at] of [
+      [undefined, 1],
+      [0.5, 0.5],
+      [7, 7],
+    ] as const) {
+      const ct = mk({}, first === undefined ? {} : { gcFirstRun: first });
+      const p = new Packets();
+      ct.process(p.batch, p.udp(T0, "10.0.0.1", 1, "10.0.0.2", 2));
+      const gc = ct.gc as unknown as { runs: number };
+      ct.advanceTo(T0 + at - 0.01);
+      expect(gc.runs).toBe(0);
+      ct.advanceTo(T0 + at);
+      expect(gc.runs).toBe(1);
+    }
+  });
+});

@@ -73,10 +73,14 @@ export class KernelGc implements CtGc {
   private avgCount = 0;
   private passStart = 0;
 
-  constructor(host: GcHost, scanBudget = GC_DEFAULT_SCAN_BUDGET) {
+  /** Jiffies from the first packet to the first run (the kernel's worker phase is unknown: default 1 s). */
+  private readonly firstRun: number;
+
+  constructor(host: GcHost, scanBudget = GC_DEFAULT_SCAN_BUDGET, firstRunSec = 1) {
     this.host = host;
     this.budget = Math.max(1, scanBudget);
     const hz = host.settings.hz;
+    this.firstRun = Math.max(0, Math.round(firstRunSec * hz));
     this.intervalMin = hz; // GC_SCAN_INTERVAL_MIN (1 s)
     this.intervalMax = 60 * hz; // GC_SCAN_INTERVAL_MAX = _INIT (60 s)
     this.intervalClamp = 300 * hz; // GC_SCAN_INTERVAL_CLAMP (300 s)
@@ -92,7 +96,7 @@ export class KernelGc implements CtGc {
   start(now: number): void {
     if (this.started) return;
     this.started = true;
-    this.nextRunAt = (now + this.intervalMin) >>> 0;
+    this.nextRunAt = (now + this.firstRun) >>> 0;
   }
 
   runUntil(now: number): void {

@@ -64,6 +64,11 @@ export interface ConntrackOptions {
   jiffiesOrigin?: number;
   /** GC work budget per run (see gc.ts). */
   gcScanBudget?: number;
+  /**
+   * Seconds from the first packet to the GC worker's first run (default 1, as after loading the module).
+   * A real host's worker runs on its own schedule, so its phase relative to a capture is unknown.
+   */
+  gcFirstRun?: number;
   /** Tracker table override (256 entries by protocol number); default: trackers.ts. */
   trackers?: readonly L4Tracker[];
 }
@@ -116,7 +121,8 @@ export class Conntrack implements CtContext, GcHost {
     this.ctstate = newCtStateCounters();
     this.clock = new CtClock(settings.hz, opts.jiffiesOrigin);
     this.trackers = opts.trackers ?? TRACKERS;
-    this.gc = opts.gc === "exact" ? new ExactGc(this) : new KernelGc(this, opts.gcScanBudget);
+    this.gc =
+      opts.gc === "exact" ? new ExactGc(this) : new KernelGc(this, opts.gcScanBudget, opts.gcFirstRun);
   }
 
   get store(): CtStore {
