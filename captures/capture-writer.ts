@@ -136,14 +136,28 @@ export async function fileSink(path: string): Promise<ChunkSink> {
   };
 }
 
-/** Sink writing to a stream (stdout); waits for each chunk to be flushed before the writer reuses it. */
+/**
+ * Sink writing to a stream (stdout); waits for each chunk to be flushed before the writer reuses it.
+ * A stream error (EPIPE when the reader went away) rejects the pending write instead of crashing.
+ */
 export function streamSink(stream: Writable): ChunkSink {
+  let failed: Error | null = null;
+  const onError = (err: Error): void => {
+    failed = err;
+  };
+  stream.on("error", onError);
   return {
     write: (bytes) =>
       new Promise<void>((resolve, reject) => {
+        if (failed) {
+          reject(failed);
+          return;
+        }
         stream.write(bytes, (err) => (err ? reject(err) : resolve()));
       }),
-    close: async () => {},
+    close: async () => {
+      stream.off("error", onError);
+    },
   };
 }
 

@@ -177,5 +177,17 @@ describe("ctreplay generate", () => {
     expect(r.stderr.toString()).toMatch(/--ipv6-share/);
     const s = spawnSync(process.execPath, [cli, "generate", "-", "--scenario", "nope"]);
     expect(s.status).toBe(2);
+    const w = spawnSync(process.execPath, [cli, "generate", path.join(repoRoot, "no-such-dir/x.pcap")]);
+    expect(w.status).toBe(2);
+    expect(w.stderr.toString()).toMatch(/cannot write .*no-such-dir/);
+  });
+
+  it.skipIf(!built)("stops quietly when the reader of stdout goes away", () => {
+    const r = spawnSync("bash", [
+      "-c",
+      `"${process.execPath}" "${cli}" generate - --flows 100000 | head -c 100 >/dev/null; echo "\${PIPESTATUS[0]}"`,
+    ]);
+    expect(r.stdout.toString().trim()).toBe("0");
+    expect(r.stderr.toString()).not.toMatch(/EPIPE|Error/);
   });
 });

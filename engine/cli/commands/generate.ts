@@ -81,7 +81,17 @@ export function register(program: Command): void {
       if (cli.headersOnly) opts.headersOnly = true;
       if (cli.scenario) opts.scenario = cli.scenario;
       opts.format = formatForPath(output, cli.format ?? opts.format);
-      const r = await generateCapture(output, opts);
+      let r: Awaited<ReturnType<typeof generateCapture>>;
+      try {
+        r = await generateCapture(output, opts);
+      } catch (err) {
+        const e = err as NodeJS.ErrnoException;
+        if (e.code === "EPIPE") return; // the reader of stdout went away (| head): stop quietly
+        if (typeof e.code !== "string") throw err;
+        process.stderr.write(`ctreplay generate: cannot write ${output}: ${e.message}\n`);
+        process.exitCode = 2;
+        return;
+      }
       if (typeof r === "string") {
         process.stderr.write(`ctreplay generate: ${r}\n`);
         process.exitCode = 2;
