@@ -112,6 +112,11 @@ describe.skipIf(!haveCorpus)("decode: whole corpus vs MANIFEST.md", () => {
     });
   }
 
+  it("mixed-tcpreplay: the two IGMP frames from multicast source 235.247.89.226 are martians (oracle: no entry)", async () => {
+    const { stats } = await decodeFile("mixed-tcpreplay-vlan-mpls-ipv6.pcap");
+    expect(stats.martian).toBe(2);
+  });
+
   it("resuming when the output batch is full gives the same rows (capacity 8 vs 8192)", async () => {
     const a = await decodeFile("mixed-wireshark-samples-ns.pcapng", 8);
     const b = await decodeFile("mixed-wireshark-samples-ns.pcapng", 8192);

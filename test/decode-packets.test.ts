@@ -5,6 +5,7 @@
  */
 import { describe, expect, it } from "vitest";
 import {
+  L3_ROUTE_MARTIAN,
   L4_CSUM_BAD,
   L4_CSUM_UNKNOWN,
   L4_HDR_OK,
@@ -47,6 +48,7 @@ interface Expect {
   sport?: number;
   dport?: number;
   l4len?: number;
+  l3flags?: number;
   /** Bits that must be set / clear in l4flags. */
   set?: number;
   clear?: number;
@@ -306,6 +308,35 @@ const CASES: Case[] = [
     bytes: () => prefix([30, 0, 0, 0], mutate(sll2v6.subarray(20), 24, ...new Array(15).fill(0), 1)),
     verify: false,
     want: { l3: NFPROTO_IPV6, proto: 58, set: OK },
+  },
+  // --- ip_route_input martians (tracked at PRE_ROUTING, dropped by routing before confirm) ---
+  {
+    name: "IPv4 multicast source (235.247.89.226, as the IGMP frames of mixed-tcpreplay): L3_ROUTE_MARTIAN",
+    linkType: 228,
+    bytes: () => mutate(ip228, 12, 235, 247, 89, 226),
+    verify: false,
+    want: { sport: 15057, l3flags: L3_ROUTE_MARTIAN },
+  },
+  {
+    name: "IPv4 0.0.0.0 -> 255.255.255.255 (DHCP discover) is delivered: not martian",
+    linkType: 228,
+    bytes: () => mutate(ip228, 12, 0, 0, 0, 0, 255, 255, 255, 255),
+    verify: false,
+    want: { l3flags: 0 },
+  },
+  {
+    name: "IPv4 0/8 source to a unicast address: martian",
+    linkType: 228,
+    bytes: () => mutate(ip228, 12, 0, 1, 2, 3),
+    verify: false,
+    want: { l3flags: L3_ROUTE_MARTIAN },
+  },
+  {
+    name: "IPv4 to 127.0.0.1: delivered with route_localnet=1 (the oracle host)",
+    linkType: 228,
+    bytes: () => mutate(ip228, 16, 127, 0, 0, 1),
+    verify: false,
+    want: { l3flags: 0 },
   },
   // --- IPv4 header (ip_rcv) ---
   {

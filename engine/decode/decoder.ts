@@ -7,6 +7,7 @@ import type { RecordBatch } from "../capture/record-batch.js";
 import { csumFinish, sctpCrc32c, sumBytes, sumWord } from "./checksum.js";
 import { Defrag, type DefragOptions, FRAG_DONE, FRAG_PASS } from "./defrag.js";
 import {
+  L3_ROUTE_MARTIAN,
   L4_CSUM_BAD,
   L4_CSUM_UNKNOWN,
   L4_HDR_OK,
@@ -141,6 +142,7 @@ export class Decoder {
         st.l4[proto] = st.l4[proto]! + 1;
         if (fl & L4_CSUM_BAD) st.badChecksum[proto] = st.badChecksum[proto]! + 1;
         if (fl & L4_TRUNCATED) st.truncated++;
+        if (out.l3flags[row]! & L3_ROUTE_MARTIAN) st.martian++;
         out.count++;
       } else if (r >= 0) {
         st.skipped[r] = st.skipped[r]! + 1;
@@ -165,6 +167,8 @@ export class Decoder {
     switch (linkType) {
       case 1: // ETHERNET
         if (p0 + 14 > end) return SKIP_TRUNCATED_L2;
+        // Linux lo captured as Ethernet: both MAC addresses zero.
+        this.loopback = be32(b, p0) === 0 && be32(b, p0 + 4) === 0 && be32(b, p0 + 8) === 0;
         return this.ether(b, p0 + 14, end, be16(b, p0 + 12));
       case 101: // RAW
       case 12: // DLT_RAW (OpenBSD / some BSDs)
@@ -298,10 +302,23 @@ export class Decoder {
     out.proto[row] = proto;
     out.src[row * 4] = src;
     out.dst[row * 4] = dst;
+    if (this.martian4(src, dst)) out.l3flags[row] = L3_ROUTE_MARTIAN;
     let fl = reasm ? L4_REASSEMBLED : 0;
     if (capEnd < dEnd) fl |= L4_TRUNCATED;
     out.l4flags[row] = fl;
     return this.l4(b, p + hl, capEnd, dEnd, proto, out, row);
+  }
+
+  /**
+   * ip_route_input_slow's martian checks for a host that delivers everything locally with route_localnet=1
+   * (the kernel-oracle's setup; 127/8 then passes): multicast or limited-broadcast source; then, unless to
+   * 255.255.255.255 or 0.0.0.0 -> 0.0.0.0, a 0/8 source or destination. Multicast destinations are assumed
+   * joined.
+   */
+  private martian4(src: number, dst: number): boolean {
+    if (src >>> 28 === 0xe || src === 0xffffffff) return true;
+    if (dst === 0xffffffff || (src === 0 && dst === 0)) return false;
+    return src >>> 24 === 0 || dst >>> 24 === 0;
   }
 
   // ---- IPv6 -------------------------------------------------------------------------------------------

@@ -26,6 +26,9 @@ export const L4_REASSEMBLED = 1 << 5; // datagram was rebuilt from fragments by 
 export const L4_ICMP_INNER_OK = 1 << 6; // ICMP/ICMPv6 error: the quoted packet's tuple parsed (inner columns valid)
 export const L4_UDP_LEN_BAD = 1 << 7; // UDP length / UDPLite coverage inconsistent with the datagram, or UDPLite checksum 0 (udp_error / udplite_error: invalid regardless of nf_conntrack_checksum)
 
+/** l3flags bits (added after the first contract; 0 for rows written before). */
+export const L3_ROUTE_MARTIAN = 1 << 0; // ip_route_input would drop it after PRE_ROUTING (martian source/destination): the ct is created but never confirmed
+
 /** TCP flag bits as on the wire (th->flags byte 13). */
 export const TH_FIN = 0x01;
 export const TH_SYN = 0x02;
@@ -73,6 +76,7 @@ const COLUMNS = [
   ["il3", U8, 1],
   ["iproto", U8, 1],
   ["l4flags", U8, 1],
+  ["l3flags", U8, 1],
   ["tcpFlags", U8, 1],
   ["tcpDoff", U8, 1],
   ["tcpOpt", U8, 1],
@@ -128,6 +132,8 @@ export class PacketBatch {
   readonly l4len!: Uint32Array;
   /** L4_* bits. */
   readonly l4flags!: Uint8Array;
+  /** L3_* bits (routing facts the conntrack confirm step depends on). */
+  readonly l3flags!: Uint8Array;
 
   /** ICMP/ICMPv6 error: the quoted packet's tuple (valid when L4_ICMP_INNER_OK). Ports encoded as above. */
   readonly il3!: Uint8Array;
@@ -193,6 +199,7 @@ export class PacketBatch {
     this.il3[i] = this.iproto[i] = 0;
     this.l4len[i] = 0;
     this.l4flags[i] = 0;
+    this.l3flags[i] = 0;
     this.tcpFlags[i] = this.tcpDoff[i] = this.tcpOpt[i] = this.wscale[i] = 0;
     this.seq[i] = this.ack[i] = this.sackEdge[i] = this.payload[i] = 0;
     this.win[i] = 0;

@@ -78,6 +78,8 @@ export class DecodeStats {
   readonly badChecksum = new Float64Array(256);
   /** Emitted rows whose datagram the capture cut short (L4_TRUNCATED). */
   truncated = 0;
+  /** Emitted rows with L3_ROUTE_MARTIAN (tracked, never confirmed). */
+  martian = 0;
   /** Frames that were IPv4/IPv6 fragments (before reassembly). */
   fragments = 0;
   /** Skipped records by SKIP_* code. */
@@ -128,6 +130,7 @@ export class DecodeStats {
       fragDuplicates: this.frag.duplicates,
       badChecksum: this.badChecksumByName(),
       truncated: this.truncated,
+      martian: this.martian,
       skipped: this.skippedByReason(),
       firstTime: Number.isNaN(this.firstTime) ? null : this.firstTime,
       lastTime: Number.isNaN(this.lastTime) ? null : this.lastTime,

@@ -31,6 +31,8 @@ export interface InspectResult {
   fragDuplicates: number;
   badChecksum: Record<string, number>;
   truncated: number;
+  /** Datagrams ip_route_input would drop as martians after conntrack saw them (never confirmed). */
+  martian: number;
   /** Decode: records that never reach conntrack, by reason. */
   skipped: Record<string, number>;
   /** Capture reader: skipped blocks/records and odd records, by reason. */
@@ -68,6 +70,7 @@ export async function inspectCapture(file: string, opts: InspectOptions = {}): P
     fragDuplicates: 0,
     badChecksum: {},
     truncated: 0,
+    martian: 0,
     skipped: {},
     captureSkipped: {},
     firstTime: null,
@@ -134,6 +137,7 @@ export async function inspectCapture(file: string, opts: InspectOptions = {}): P
   res.fragDuplicates = s.frag.duplicates;
   res.badChecksum = s.badChecksumByName();
   res.truncated = s.truncated;
+  res.martian = s.martian;
   res.skipped = s.skippedByReason();
   res.firstTime = Number.isNaN(s.firstTime) ? null : s.firstTime;
   res.lastTime = Number.isNaN(s.lastTime) ? null : s.lastTime;
@@ -175,6 +179,8 @@ export function formatInspect(r: InspectResult): string {
   );
   lines.push(`  bad checksum ${counts(r.badChecksum)}`);
   lines.push(`  truncated    ${r.truncated} datagrams cut by snaplen`);
+  if (r.martian > 0)
+    lines.push(`  martian      ${r.martian} datagrams (routing drops them after conntrack: never confirmed)`);
   lines.push(`  skipped      ${counts(r.skipped)}`);
   if (Object.keys(r.captureSkipped).length > 0) lines.push(`  reader       ${counts(r.captureSkipped)}`);
   const span =
