@@ -26,7 +26,8 @@ export async function verifyCapture(opts: VerifyOptions): Promise<VerifyResult |
   if (kernel instanceof OracleError) return kernel;
   const opt = {
     outFile: path.join(kernel.outDir, "ctreplay-table.jsonl"),
-    sysctls: opts.sysctls ?? [],
+    // only conntrack's own sysctls mean something to ctreplay (net.ipv4.* etc. only shape the namespace)
+    sysctls: (opts.sysctls ?? []).filter(([k]) => k.startsWith("net.netfilter.")),
     max: kernel.globalMax,
     buckets: kernel.buckets,
   };
