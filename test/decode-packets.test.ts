@@ -565,6 +565,13 @@ describe.skipIf(!haveCorpus)("decode: frames read in place from ../shared/captur
     expect([out.sport[0], out.dport[0], out.l4len[0]]).toEqual([12345, 54321, 18]);
   });
 
+  it("mpls-vlan-mixed-tcp #2: Ethernet padding (60-byte frame, IPv4 total length 40) is trimmed", async () => {
+    const [fr] = await readFrames("mpls-vlan-mixed-tcp.pcap", [2]);
+    expect(fr!.bytes.length).toBe(60);
+    const { out } = decodeFrames([fr!], { verifyChecksums: false });
+    expect([out.l4len[0], out.payload[0], out.tcpFlags[0]]).toEqual([20, 0, 0x10]);
+  });
+
   it("null-loopback-tcp: NULL (0) with AF_INET6 30, TCP ::1 58799 -> 8080 PSH/ACK", async () => {
     const [fr] = await readFrames("null-loopback-tcp.pcap", [1]);
     const { out } = decodeFrames([fr!]);
