@@ -7,6 +7,7 @@ import { describe, expect, it } from "vitest";
 import type { Conntrack } from "../engine/conntrack/nf-conntrack-in.js";
 import { resolveSettings } from "../engine/conntrack/settings.js";
 import { replayCaptures } from "../engine/replay.js";
+import { checkInvariants } from "./helpers/ct.js";
 
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 const timing = path.resolve(repoRoot, "../shared/kernel-oracle/samples/timing/oracle-speed1");
@@ -120,4 +121,37 @@ describe.skipIf(!existsSync(pcap) || !existsSync(cli))("ctreplay replay command"
     expect(p.status).toBe(2);
     expect(p.stderr).toContain(`${prof}:2: unknown conntrack sysctl`);
   });
+});
+
+const corpus = path.resolve(repoRoot, "../shared/captures");
+
+describe.skipIf(!existsSync(corpus))("table invariants on real captures with a tiny, crowded table", () => {
+  for (const name of [
+    "tcp-echo-many-connections.pcap.gz",
+    "tcp-syn-scan.pcap",
+    "quic-icmp-unreach-v4v6.pcapng",
+  ]) {
+    for (const gc of ["kernel", "exact"] as const) {
+      it(`${name} (gc ${gc}, max 64, 16 buckets)`, async () => {
+        const settings = resolveSettings({ nf_conntrack_max: 64, nf_conntrack_buckets: 16 });
+        const problems: string[] = [];
+        let ticks = 0;
+        const r = await replayCaptures([path.join(corpus, name)], settings, {
+          gc,
+          tickInterval: 0.05,
+          onTick: (t, ct) => {
+            ticks++;
+            for (const p of checkInvariants(ct)) problems.push(`t=${t}: ${p}`);
+            if (ct.count > 64) problems.push(`t=${t}: count ${ct.count} > max`);
+          },
+        });
+        const ct = r.conntrack;
+        problems.push(...checkInvariants(ct));
+        expect(problems.slice(0, 5)).toEqual([]);
+        expect(ticks).toBeGreaterThan(5);
+        expect(ct.stats.new - ct.stats.delete).toBe(ct.count);
+        expect(ct.table.capacity).toBeLessThanOrEqual(128); // sized from max: never grew past max + 1 rounded up
+      });
+    }
+  }
 });
