@@ -48,7 +48,8 @@ export function printReplay(reports: ReplayBenchReport[]): void {
     console.log(`\nreplay ${rep.capture}: ${rep.packets} packets`);
     for (const r of rep.results) {
       console.log(
-        `  ${r.name.padEnd(22)} ${mpps(r.pps).padStart(11)}   best pass ${r.bestS.toFixed(2)} s (${r.calls} passes)`,
+        `  ${r.name.padEnd(22)} ${mpps(r.pps).padStart(11)}   best pass ${r.bestS.toFixed(2)} s = ` +
+          `${mpps(r.packets / r.bestS)} (${r.calls} passes)`,
       );
     }
     const s = rep.stats;
