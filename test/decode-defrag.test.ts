@@ -158,6 +158,27 @@ describe("defrag: synthetic fragments of real packets", () => {
     expect(out.count).toBe(1);
   });
 
+  it("ipfrag_max_dist 64: 63 other fragments from the same source in between are fine, 64 empty the queue", () => {
+    const run = (others: number) => {
+      const frames: Frame[] = [v4(frag4(V4, 0, 40, true, 1))];
+      for (let k = 0; k < others; k++) frames.push(v4(frag4(V4, 0, 8, true, 1000 + k)));
+      frames.push(v4(frag4(V4, 40, 40, false, 1)));
+      return decodeFrames(frames);
+    };
+    const ok = run(63);
+    expect(ok.out.count).toBe(1);
+    expect(ok.stats.frag.reinit).toBe(0);
+    const far = run(64);
+    expect(far.out.count).toBe(0);
+    expect(far.stats.frag.reinit).toBe(1);
+    expect(far.stats.frag.incomplete).toBe(65);
+    // Disabled (ipfrag_max_dist = 0): completes whatever came in between.
+    const frames: Frame[] = [v4(frag4(V4, 0, 40, true, 1))];
+    for (let k = 0; k < 200; k++) frames.push(v4(frag4(V4, 0, 8, true, 1000 + k)));
+    frames.push(v4(frag4(V4, 40, 40, false, 1)));
+    expect(decodeFrames(frames, { defrag: { maxDist: 0 } }).out.count).toBe(1);
+  });
+
   it("a fragment cut by snaplen cannot be queued", () => {
     const fr = frag4(V4, 0, 40, true);
     const { stats } = decodeFrames([{ linkType: 228, bytes: fr.subarray(0, 30), orig: fr.length }]);

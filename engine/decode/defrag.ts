@@ -28,6 +28,7 @@ const NONE = -1;
 const FAM_V4 = 1;
 const FAM_V6 = 2;
 const BUCKETS = 1024;
+const PEERS = 8192;
 
 export interface DefragOptions {
   /** ipfrag_high_thresh: bytes in use above which no new queue is created (default 4 MiB). */
@@ -42,6 +43,9 @@ export interface DefragOptions {
   timeoutV4: number;
   /** nf_conntrack_frag6_timeout (s), default 60. */
   timeoutV6: number;
+  /** ipfrag_max_dist (default 64): an IPv4 queue is emptied when more fragments than this came from its
+   * source (inet_peer rid) since the queue's previous fragment; 0 disables. */
+  maxDist: number;
 }
 
 /** Byte copy without creating subarray views (no allocation per fragment). */
@@ -66,6 +70,8 @@ export class DefragStats {
   dropped = 0;
   /** IPv6 fragments passed on unreassembled after -EPROTO (non-last fragment not a multiple of 8). */
   passed = 0;
+  /** IPv4 queues emptied by ip_frag_too_far / ip_frag_reinit (ipfrag_max_dist). */
+  reinit = 0;
   /** Queues still incomplete at finish(). */
   incomplete = 0;
 }
@@ -107,6 +113,12 @@ export class Defrag {
   private readonly sBucket: Uint16Array;
   private readonly sAgeNext: Int32Array; // creation-order list per family
   private readonly sAgePrev: Int32Array;
+  private readonly sRid: Uint32Array; // ipq->rid: the source's fragment counter at this queue's last fragment
+  // inet_peer stand-in: per-IPv4-source fragment counter (open addressing; a full table = no peer, like a
+  // failed inet_getpeer, and no distance check).
+  private readonly peerKey = new Uint32Array(PEERS);
+  private readonly peerUsed = new Uint8Array(PEERS);
+  private readonly peerRid = new Uint32Array(PEERS);
   private readonly sHdr: Uint8Array;
   private readonly bucket = new Int32Array(BUCKETS).fill(NONE);
   private readonly ageHead = new Int32Array(3).fill(NONE);
@@ -132,6 +144,7 @@ export class Defrag {
       maxFrags: opts?.maxFrags ?? nBlocks,
       timeoutV4: opts?.timeoutV4 ?? 30,
       timeoutV6: opts?.timeoutV6 ?? 60,
+      maxDist: opts?.maxDist ?? 64,
     };
     this.pool = new Uint8Array(nBlocks * BLOCK);
     this.blockNext = new Int32Array(nBlocks);
@@ -155,6 +168,7 @@ export class Defrag {
     this.sBucket = new Uint16Array(ns);
     this.sAgeNext = new Int32Array(ns);
     this.sAgePrev = new Int32Array(ns);
+    this.sRid = new Uint32Array(ns);
     this.sHdr = new Uint8Array(ns * HDR_ROOM);
     for (let s = 0; s < ns; s++) this.sHashNext[s] = s + 1 < ns ? s + 1 : NONE;
     this.freeSet = 0;
@@ -272,6 +286,7 @@ export class Defrag {
     this.sMeat[s] = 0;
     this.sHdrLen[s] = 0;
     this.sFrag[s] = NONE;
+    this.sRid[s] = 0;
     this.sHashNext[s] = this.bucket[h]!;
     this.sBucket[s] = h;
     this.bucket[h] = s;
@@ -373,6 +388,7 @@ export class Defrag {
         return FRAG_DROPPED;
       }
     }
+    if (fam === FAM_V4 && this.o.maxDist > 0) this.tooFar(s, t);
     let end = offset + dLen;
     const v6 = fam === FAM_V6;
     // nf_ct_frag6_queue: "offset is too large" drops the fragment only.
@@ -464,6 +480,50 @@ export class Defrag {
     this.stats.dropped++;
     if (this.sFrag[s] === NONE && this.sFlags[s] === 0) this.kill(s);
     return FRAG_DROPPED;
+  }
+
+  /** ip_frag_too_far + ip_frag_reinit: empties the queue (timer re-armed) when its source is too chatty. */
+  private tooFar(s: number, t: number): void {
+    const src = this.kSrc[0]!;
+    let k = Math.imul(src, 0x9e3779b1) >>> 19; // 13 bits
+    let probes = 0;
+    while (this.peerUsed[k] === 1 && this.peerKey[k] !== src) {
+      if (++probes === 32) return; // table crowded: behave as if inet_getpeer failed
+      k = (k + 1) & (PEERS - 1);
+    }
+    this.peerUsed[k] = 1;
+    this.peerKey[k] = src;
+    const start = this.sRid[s]!;
+    const end = (this.peerRid[k]! + 1) >>> 0;
+    this.peerRid[k] = end;
+    this.sRid[s] = end;
+    if (this.sFrag[s] === NONE || (end - start) >>> 0 <= this.o.maxDist) return;
+    this.stats.reinit++;
+    for (let f = this.sFrag[s]!; f !== NONE; ) {
+      const next = this.fNext[f]!;
+      this.freeFragRecord(f);
+      f = next;
+    }
+    this.sFrag[s] = NONE;
+    this.sFlags[s] = 0;
+    this.sLen[s] = 0;
+    this.sMeat[s] = 0;
+    this.sHdrLen[s] = 0;
+    // mod_timer(jiffies + timeout): the queue now dies `timeout` after this fragment; keep the age list in
+    // expiry order by moving it to the tail.
+    this.sCreated[s] = t;
+    const fam = this.sFam[s]!;
+    const p = this.sAgePrev[s]!;
+    const n = this.sAgeNext[s]!;
+    if (n === NONE) return;
+    if (p === NONE) this.ageHead[fam] = n;
+    else this.sAgeNext[p] = n;
+    this.sAgePrev[n] = p;
+    const tail = this.ageTail[fam]!;
+    this.sAgeNext[tail] = s;
+    this.sAgePrev[s] = tail;
+    this.sAgeNext[s] = NONE;
+    this.ageTail[fam] = s;
   }
 
   private bad(s: number): number {

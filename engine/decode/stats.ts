@@ -126,6 +126,7 @@ export class DecodeStats {
         evicted: this.frag.evicted,
         refused: this.frag.refused,
         bad: this.frag.bad,
+        reinit: this.frag.reinit,
       },
       fragDuplicates: this.frag.duplicates,
       badChecksum: this.badChecksumByName(),

@@ -27,7 +27,14 @@ export interface InspectResult {
   l4: Record<string, number>;
   fragments: number;
   reassembled: number;
-  fragSets: { timeouts: number; incomplete: number; evicted: number; refused: number; bad: number };
+  fragSets: {
+    timeouts: number;
+    incomplete: number;
+    evicted: number;
+    refused: number;
+    bad: number;
+    reinit: number;
+  };
   fragDuplicates: number;
   badChecksum: Record<string, number>;
   truncated: number;
@@ -66,7 +73,7 @@ export async function inspectCapture(file: string, opts: InspectOptions = {}): P
     l4: {},
     fragments: 0,
     reassembled: 0,
-    fragSets: { timeouts: 0, incomplete: 0, evicted: 0, refused: 0, bad: 0 },
+    fragSets: { timeouts: 0, incomplete: 0, evicted: 0, refused: 0, bad: 0, reinit: 0 },
     fragDuplicates: 0,
     badChecksum: {},
     truncated: 0,
@@ -133,6 +140,7 @@ export async function inspectCapture(file: string, opts: InspectOptions = {}): P
     evicted: s.frag.evicted,
     refused: s.frag.refused,
     bad: s.frag.bad,
+    reinit: s.frag.reinit,
   };
   res.fragDuplicates = s.frag.duplicates;
   res.badChecksum = s.badChecksumByName();
