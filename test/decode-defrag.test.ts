@@ -125,6 +125,16 @@ describe("defrag: synthetic fragments of real packets", () => {
     expect(inTime.out.count).toBe(1);
   });
 
+  it("the IPv4 timer is armed once at creation: a fragment at +20 s does not extend it (live kernel: IpReasmTimeout)", () => {
+    const { out, stats } = decodeFrames([
+      v4(frag4(V4, 0, 24, true), 1000),
+      v4(frag4(V4, 24, 24, true), 1020),
+      v4(frag4(V4, 48, 32, false), 1035),
+    ]);
+    expect(out.count).toBe(0);
+    expect(stats.frag.timeouts).toBe(1);
+  });
+
   it("nf_conntrack_frag6_timeout: an IPv6 queue lives 60 s", () => {
     const ok = decodeFrames([v6(frag6(V6, 0, 32, true), 1000), v6(frag6(V6, 32, 32, false), 1059)]);
     expect(ok.out.count).toBe(1);
