@@ -118,6 +118,8 @@ export class FrameEmitter {
   readonly snaplen: number;
   packets = 0;
   ipv6Packets = 0;
+  /** Timestamp of the last packet written (µs). */
+  lastTsUs = 0;
   /** Scratch for a datagram rebuilt in full (the packet an ICMP error quotes). */
   readonly scratch = new Uint8Array(70000);
 
@@ -352,6 +354,7 @@ export class FrameEmitter {
     put16(b, p + 12, this.v6 ? 0x86dd : 0x0800);
     this.build(b, p + 14, caplen - 14);
     w.endRecord(caplen);
+    this.lastTsUs = tsUs;
     this.packets++;
     if (this.v6) this.ipv6Packets++;
   }

@@ -236,8 +236,9 @@ async function run(o: GenerateOptions, sink: ChunkSink): Promise<GenerateResult>
   };
 
   if (o.scenario === "tcp-teardown") {
-    result.lastUs = writeTcpTeardown(em, rng, startUs);
-    result.flows = em.packets > 0 ? 54 : 0;
+    const td = writeTcpTeardown(em, rng, startUs);
+    result.lastUs = em.lastTsUs;
+    result.flows = td.connections;
     flowsByKind["tcp-close"] = result.flows;
     result.ipv6Flows = result.flows / 2;
   } else {

@@ -97,8 +97,15 @@ const TEARDOWNS = [
   "left-open",
 ] as const;
 
-/** Writes the tcp-teardown scenario: each ending 3 times per address family, one connection at a time. */
-export function writeTcpTeardown(em: FrameEmitter, rng: Sfc32, startUs: number): number {
+/**
+ * Writes the tcp-teardown scenario: each ending 3 times per address family, one connection at a time.
+ * Returns the time after the last packet and the connections written (half of them IPv6).
+ */
+export function writeTcpTeardown(
+  em: FrameEmitter,
+  rng: Sfc32,
+  startUs: number,
+): { endUs: number; connections: number } {
   const c = new TcpConv(em, rng);
   let t = startUs;
   let serial = 0;
@@ -203,5 +210,5 @@ export function writeTcpTeardown(em: FrameEmitter, rng: Sfc32, startUs: number):
       }
     }
   }
-  return t;
+  return { endUs: t, connections: serial };
 }
