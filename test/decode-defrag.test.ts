@@ -158,6 +158,17 @@ describe("defrag: synthetic fragments of real packets", () => {
     expect(later.out.l4flags[0]! & L4_TUPLE_OK).toBe(0); // non-zero offset: ipv6_get_l4proto fails
   });
 
+  it("IPv6 partial overlap kills the queue too", () => {
+    const { out, stats } = decodeFrames([
+      v6(frag6(V6, 0, 32, true)),
+      v6(frag6(V6, 16, 32, true)),
+      v6(frag6(V6, 32, 32, false)),
+    ]);
+    expect(out.count).toBe(0);
+    expect(stats.frag.bad).toBe(1);
+    expect(stats.frag.incomplete).toBe(1);
+  });
+
   it("IPv6 inconsistent last fragment drops the fragment but keeps the queue (goto err)", () => {
     const { out, stats } = decodeFrames([
       v6(frag6(V6, 32, 32, false)),
