@@ -443,6 +443,7 @@ export class Decoder {
    */
   private hopOptsOk(b: Uint8Array, h: number, capEnd: number, dEnd: number): boolean {
     if (h + 8 > dEnd) return false;
+    if (h + 2 > capEnd) return true;
     const hEnd = h + ((b[h + 1]! + 1) << 3);
     if (hEnd > dEnd) return false;
     if (hEnd > capEnd) return true;
