@@ -220,6 +220,9 @@ async function runKernelInner(opts: KernelRunOptions): Promise<KernelRun> {
   cleanup.add(() => lock.releaseSync());
   try {
     let originalMax: number | null = null;
+    // Holding the lock exclusively, a saved original can only be a dead run's: restore it before saving ours,
+    // or we would "restore" its leaked value at the end.
+    if (exclusive) restoreStaleMax();
     if (opts.max !== undefined) {
       const m = setGlobalMax(opts.max);
       cleanup.add(m.undo);
