@@ -2,7 +2,7 @@
  * Kernel table and counters vs ctreplay's, entry by entry: entries match on (l3num, proto, orig tuple,
  * reply tuple); then state, flags, mark and zone must be equal and the remaining timeout within a tolerance
  * (the kernel prints floor(remaining) at the moment it dumps each entry, some ms after dump_time, and
- * jiffies lag real time by < 1/HZ: 1 s covers both). Counters compared: invalid, error, drop, early_drop.
+ * jiffies lag real time by < 1/HZ: 1 s covers both; a slow dump widens the window by its duration). Counters compared: invalid, error, drop, early_drop.
  */
 import type { OracleEntry, OracleTuple } from "./table.js";
 
@@ -65,9 +65,12 @@ function matchKey(e: OracleEntry): string {
 export function compareTables(
   kernel: readonly OracleEntry[],
   model: readonly OracleEntry[],
-  opts: { timeoutTol?: number } = {},
+  opts: { timeoutTol?: number; dumpSpan?: number } = {},
 ): Comparison {
   const tol = opts.timeoutTol ?? 1;
+  // The kernel prints each entry when the dump reaches it, up to dumpSpan seconds after dump_time (when the
+  // model is evaluated): its remaining times may be lower by that much more, never higher.
+  const below = tol + Math.ceil(opts.dumpSpan ?? 0);
   const K = new Map(kernel.map((e) => [matchKey(e), e]));
   const M = new Map(model.map((e) => [matchKey(e), e]));
   const diffs: Difference[] = [];
@@ -86,7 +89,7 @@ export function compareTables(
     }
     if (String(e.mark) !== String(x.mark)) diffs.push({ kind: "mark", id, kernel: e.mark, ctreplay: x.mark });
     if (String(e.zone) !== String(x.zone)) diffs.push({ kind: "zone", id, kernel: e.zone, ctreplay: x.zone });
-    if (Math.abs(e.timeout - x.timeout) > tol) {
+    if (e.timeout - x.timeout > tol || x.timeout - e.timeout > below) {
       diffs.push({ kind: "timeout", id, kernel: e.timeout, ctreplay: x.timeout });
     }
     if (diffs.length === before) identical++;

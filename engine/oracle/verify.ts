@@ -33,7 +33,10 @@ export async function verifyCapture(opts: VerifyOptions): Promise<VerifyResult |
   };
   const model = await runCtreplayReplay(kernel.replayedPcap, kernel.dumpTime, opt);
   if (typeof model === "string") return new OracleError("system", model);
-  const table = compareTables(kernel.entries, model.entries, { timeoutTol: opts.timeoutTol ?? 1 });
+  const table = compareTables(kernel.entries, model.entries, {
+    timeoutTol: opts.timeoutTol ?? 1,
+    dumpSpan: kernel.dumpTimeEnd - kernel.dumpTime,
+  });
   const counters = compareCounters(kernel.stats.total, model.stats);
   return { kernel, model, table, counters, differences: [...table.differences, ...counters] };
 }
