@@ -5,6 +5,7 @@
  * Nothing is allocated per packet: tuples are built in a scratch Uint32Array, entries live in a CtStore.
  */
 import {
+  L3_ROUTE_MARTIAN,
   L4_CSUM_BAD,
   L4_HDR_OK,
   L4_ICMP_INNER_OK,
@@ -264,6 +265,11 @@ export class Conntrack implements CtContext, GcHost {
       }
       // Unconfirmed: first packet of a new entry, accepted.
       this.ctstate.new++;
+      if ((pkt.l3flags[i]! & L3_ROUTE_MARTIAN) !== 0) {
+        // ip_route_input drops a martian after PRE_ROUTING, before nf_confirm: the skb's unconfirmed ct dies.
+        this.freeUnconfirmed(ct);
+        return;
+      }
       this.confirm(ct, hash);
       return;
     }
