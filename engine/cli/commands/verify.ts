@@ -33,8 +33,8 @@ export function register(program: Command): void {
   program
     .command("verify")
     .description(
-      "Differential test on THIS host's kernel (root): inject the capture into nf_conntrack inside a private\n" +
-        "network namespace, replay the same timeline with ctreplay, print every difference.\n" +
+      "Differential test on THIS host's kernel (root): inject the capture into nf_conntrack inside a " +
+        "private network namespace, replay the same timeline with ctreplay, print every difference.\n" +
         "Exit 0 identical, 1 differences, 2 cannot run.",
     )
     .argument("<capture>", "pcap / pcapng (optionally gzip) file")
