@@ -110,6 +110,20 @@ describe.skipIf(why !== null)("kernel run cleanup", () => {
     }, 30_000);
   }
 
+  it("a run that fails half-way (a sysctl the namespace rejects) returns the error and leaves nothing", async () => {
+    const r = await runKernel({
+      rawInput: path.join(work, "slow.pcap"),
+      outDir: path.join(work, "fail"),
+      max: RUN_MAX,
+      sysctls: [["net.netfilter.nf_conntrack_no_such_sysctl", "1"]],
+    });
+    expect(r).toBeInstanceOf(OracleError);
+    expect((r as OracleError).kind).toBe("input");
+    expect((r as OracleError).message).toContain("nf_conntrack_no_such_sysctl");
+    expect(listOracleNetns().filter((n) => n.startsWith(`ctr-${process.pid}-`))).toEqual([]);
+    expect(readMax()).not.toBe(RUN_MAX);
+  }, 30_000);
+
   it("a SIGKILLed run's namespace and nf_conntrack_max are cleaned up by the next run", async () => {
     const run = startRun(path.join(work, "kill"));
     await run.injecting;
