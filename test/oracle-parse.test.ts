@@ -239,6 +239,7 @@ describe("comparison and options", () => {
     expect(typeof parseSysctl("kernel.panic=1")).toBe("string");
     expect(typeof parseSysctl("net.x=1; rm -rf /")).toBe("string");
     expect(typeof parseSysctl("novalue")).toBe("string");
+    expect(parseSysctl("net.netfilter.nf_conntrack_max=10")).toContain("use --max");
   });
 
   it("delivers every destination locally with permissive source checks", () => {

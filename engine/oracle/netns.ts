@@ -207,6 +207,11 @@ export function parseSysctl(kv: string): [string, string] | string {
   const v = kv.slice(eq + 1).trim();
   if (!SYSCTL_KEY.test(k)) return `bad --sysctl key "${k}": only net.* keys apply inside the namespace`;
   if (!SYSCTL_VAL.test(v)) return `bad --sysctl value "${v}" for ${k}`;
+  if (k === "net.netfilter.nf_conntrack_max")
+    return "nf_conntrack_max is global (read-only in a namespace): use --max";
+  if (k === "net.netfilter.nf_conntrack_buckets") {
+    return "nf_conntrack_buckets is global (the boot-time hash size): it cannot be set for one run";
+  }
   return [k, v];
 }
 
