@@ -495,6 +495,16 @@ export class Conntrack implements CtContext, GcHost {
     for (let ct = 0; ct < table.capacity; ct++) if (table.isLinked(ct)) cb(ct);
   }
 
+  /** Entries in the table not expired at nowJiffies (what conntrack -L lists), counted without a dump. */
+  liveCount(nowJiffies: number): number {
+    const table = this.table;
+    const timeout = table.store.timeout;
+    let n = 0;
+    for (let ct = 0; ct < table.capacity; ct++)
+      if (table.isLinked(ct) && jdiff(timeout[ct]!, nowJiffies) > 0) n++;
+    return n;
+  }
+
   chainStats(): { buckets: number; used: number; maxLen: number; meanLen: number } {
     const table = this.table;
     let used = 0;

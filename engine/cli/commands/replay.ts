@@ -7,7 +7,7 @@
 import { writeFile } from "node:fs/promises";
 import type { Command } from "commander";
 import { InvalidArgumentError, Option } from "commander";
-import { conntrackSText, liveEntries, tableJsonl, tableText } from "../../conntrack/dump.js";
+import { conntrackSText, tableJsonl, tableText } from "../../conntrack/dump.js";
 import type { GcMode } from "../../conntrack/gc.js";
 import { loadSettings, SysctlError, type SysctlProfile } from "../../conntrack/sysctl.js";
 import { type ReplayResult, replayCaptures } from "../../replay.js";
@@ -64,7 +64,7 @@ export function printReplayResult(r: ReplayResult, o: ReplayCliOptions, profile:
   if (o.list) out += tableText(ct, now);
   if (o.stats) out += conntrackSText(r.stats);
   if (!o.quiet) {
-    const live = liveEntries(ct, now).length;
+    const live = ct.liveCount(now);
     const s = r.stats;
     const d = r.decode.toJSON() as Record<string, unknown>;
     const lines = [
