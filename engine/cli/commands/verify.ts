@@ -68,6 +68,10 @@ export function register(program: Command): void {
       if (o.truncated !== "pad" && o.truncated !== "drop" && o.truncated !== "raw") {
         return fail(`bad --truncated "${o.truncated}" (pad, drop or raw)`);
       }
+      // `ctreplay verify X | head`: a closed pipe is not an error worth a stack trace
+      process.stdout.on("error", (e: NodeJS.ErrnoException) => {
+        if (e.code === "EPIPE") process.exit(process.exitCode ?? 0);
+      });
       const outDir = o.keep ? path.resolve(o.keep) : mkdtempSync(path.join(os.tmpdir(), "ctreplay-verify-"));
       try {
         const r = await verifyCapture({
