@@ -505,21 +505,16 @@ export class Conntrack implements CtContext, GcHost {
     return n;
   }
 
+  /** Chain-length statistics over the buckets, kept incrementally by the table. */
   chainStats(): { buckets: number; used: number; maxLen: number; meanLen: number } {
     const table = this.table;
-    let used = 0;
-    let maxLen = 0;
-    let nodes = 0;
-    for (let b = 0; b < table.buckets; b++) {
-      let n = 0;
-      for (let node = table.head[b]!; node !== NIL; node = table.next[node]!) n++;
-      if (n > 0) {
-        used++;
-        nodes += n;
-        if (n > maxLen) maxLen = n;
-      }
-    }
-    return { buckets: table.buckets, used, maxLen, meanLen: used > 0 ? nodes / used : 0 };
+    const used = table.usedBuckets;
+    return {
+      buckets: table.buckets,
+      used,
+      maxLen: table.maxChain,
+      meanLen: used > 0 ? table.nodes / used : 0,
+    };
   }
 
   stateName(ct: number): string | null {

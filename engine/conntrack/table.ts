@@ -45,6 +45,17 @@ export class CtTable {
   count = 0;
   /** Confirmed entries linked in the table. */
   linked = 0;
+  /**
+   * Per bucket: nodes in its chain, with chainHist[n] = buckets holding n nodes (n >= 1), the number of
+   * non-empty buckets and the longest chain, all kept on insert/unlink so chain statistics cost O(1) at a
+   * timeline tick instead of a walk over every bucket.
+   */
+  readonly chainLen: Int32Array;
+  private chainHist = new Int32Array(64);
+  usedBuckets = 0;
+  maxChain = 0;
+  /** Nodes linked (two per linked entry). */
+  nodes = 0;
 
   constructor(buckets: number, initialCapacity: number, shared = false) {
     if (!(buckets >= 1)) throw new Error(`CtTable: bad bucket count ${buckets}`);
@@ -52,6 +63,7 @@ export class CtTable {
     this.shared = shared;
     const cap = Math.max(2, initialCapacity | 0);
     this.head = i32(buckets, shared, NIL);
+    this.chainLen = new Int32Array(buckets);
     this.store = new CtStore(cap, shared);
     this.next = i32(cap * 2, shared, NIL);
     this.prev = i32(cap * 2, shared, NIL);
@@ -98,6 +110,13 @@ export class CtTable {
     if (h !== NIL) this.prev[h] = node;
     this.head[bucket] = node;
     this.nodeBucket[node] = bucket;
+    this.nodes++;
+    const n = ++this.chainLen[bucket]!;
+    if (n === 1) this.usedBuckets++;
+    else this.chainHist[n - 1]!--;
+    if (n >= this.chainHist.length) this.growHist(n);
+    this.chainHist[n]!++;
+    if (n > this.maxChain) this.maxChain = n;
   }
 
   /** hlist_nulls_del_rcu: unlinks a node, keeping its own next pointer for walkers standing on it. */
@@ -111,6 +130,12 @@ export class CtTable {
     if (n !== NIL) this.prev[n] = p;
     this.prev[node] = NIL;
     this.nodeBucket[node] = NIL;
+    this.nodes--;
+    const len = --this.chainLen[b]!;
+    this.chainHist[len + 1]!--;
+    if (len === 0) this.usedBuckets--;
+    else this.chainHist[len]!++;
+    if (len + 1 === this.maxChain && this.chainHist[len + 1] === 0) this.maxChain = len;
   }
 
   /** Links both tuplehash nodes of ct (ORIGINAL first, then REPLY, each at its chain head). */
@@ -130,6 +155,14 @@ export class CtTable {
 
   isLinked(ct: number): boolean {
     return this.nodeBucket[ct * 2]! !== NIL;
+  }
+
+  private growHist(n: number): void {
+    let len = this.chainHist.length;
+    while (len <= n) len *= 2;
+    const h = new Int32Array(len);
+    h.set(this.chainHist);
+    this.chainHist = h;
   }
 
   /** Chain length of one bucket (debug/stats; walks the chain). */
