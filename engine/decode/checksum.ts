@@ -12,8 +12,18 @@ let viewA: Uint32Array = new Uint32Array(0);
 let viewBufB: ArrayBufferLike | null = null;
 let viewB: Uint32Array = new Uint32Array(0);
 
+// The last byte array seen: most calls pass the same capture chunk, found without reading `.buffer`.
+let lastBytes: Uint8Array | null = null;
+let lastWords: Uint32Array = viewA;
+
 function words(buf: Uint8Array): Uint32Array {
-  const ab = buf.buffer;
+  if (buf === lastBytes) return lastWords;
+  lastBytes = buf;
+  lastWords = wordsOf(buf.buffer);
+  return lastWords;
+}
+
+function wordsOf(ab: ArrayBufferLike): Uint32Array {
   if (ab === viewBufA) return viewA;
   if (ab === viewBufB) return viewB;
   viewBufB = viewBufA;
