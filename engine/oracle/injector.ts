@@ -57,5 +57,7 @@ export interface InjectSummary {
   wall_first_ns: string;
   wall_last_ns: string;
   seconds: number;
+  /** Time spent waiting for the carrier-on (TUN fd attached) to reach the device's operstate (linkwatch). */
+  carrier_wait_seconds: number;
   error?: string;
 }

@@ -259,20 +259,21 @@ export function nftRuleset(dev: string): string {
  *  destination, permissive source checks, user sysctls. */
 export function setupScript(dev: string): string {
   const w = (p: string, v: string) => `printf '%s\\n' '${v}' > ${p}`;
-  const lines = [
-    "set -e",
-    "ip link set lo up",
-    `ip tuntap add dev ${dev} mode tun`,
-    `ip link set ${dev} mtu 65535 up`,
-  ];
-  for (const c of ["all", "default", dev]) {
+  const lines = ["set -e", "ip link set lo up"];
+  // all/default first: the TUN device inherits "default" when it is created (no DAD, no RA from the start)
+  const conf = (c: string) => {
     lines.push(w(`/proc/sys/net/ipv4/conf/${c}/rp_filter`, "0"));
     lines.push(w(`/proc/sys/net/ipv4/conf/${c}/accept_local`, "1"));
     lines.push(w(`/proc/sys/net/ipv4/conf/${c}/route_localnet`, "1"));
     lines.push(w(`/proc/sys/net/ipv4/conf/${c}/log_martians`, "0"));
     lines.push(w(`/proc/sys/net/ipv6/conf/${c}/accept_ra`, "0"));
     lines.push(w(`/proc/sys/net/ipv6/conf/${c}/accept_dad`, "0"));
-  }
+  };
+  conf("all");
+  conf("default");
+  lines.push(`ip tuntap add dev ${dev} mode tun`);
+  conf(dev);
+  lines.push(`ip link set ${dev} mtu 65535 up`);
   lines.push(w("/proc/sys/net/ipv4/igmp_max_memberships", "100000"));
   // Every destination is local: PREROUTING (nf_conntrack_in) -> INPUT (nf_confirm), whatever TTL or address.
   lines.push("ip route add local 0.0.0.0/0 dev lo table local");
