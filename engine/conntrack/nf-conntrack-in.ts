@@ -38,6 +38,8 @@ import {
   V_DROP,
   V_REPEAT,
 } from "./l4proto.js";
+import { icmpIsError } from "./proto-icmp.js";
+import { icmpv6IsUntracked } from "./proto-icmpv6.js";
 import type { CtSettings } from "./settings.js";
 import { CtTable, NIL } from "./table.js";
 import { TRACKERS } from "./trackers.js";
@@ -77,10 +79,6 @@ export interface ConntrackOptions {
 const NF_CT_EVICTION_RANGE = 8;
 const MIN_CHAINLEN = 50;
 const MAX_CHAINLEN = 30;
-
-/** ICMPv6 types never tracked (noct_valid_new): MLD 130-132, RS/RA/NS/NA 133-136, MLDv2 report 143. */
-const ICMPV6_NOCT = new Uint8Array(256);
-for (const t of [130, 131, 132, 133, 134, 135, 136, 143]) ICMPV6_NOCT[t] = 1;
 
 // Scratch tuple slots.
 const S_TUPLE = 0;
@@ -290,9 +288,9 @@ export class Conntrack implements CtContext, GcHost {
     const type = pkt.dport[i]! >>> 8;
     if (proto === IPPROTO_ICMP) {
       if (type > 18) return -1; // NR_ICMP_TYPES
-      if (type !== 3 && type !== 4 && type !== 5 && type !== 11 && type !== 12) return 1; // !icmp_is_err
+      if (!icmpIsError(type)) return 1;
     } else {
-      if (ICMPV6_NOCT[type] === 1) {
+      if (icmpv6IsUntracked(type)) {
         this.stats.untracked++;
         this.ctstate.untracked++;
         return 0;

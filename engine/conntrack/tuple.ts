@@ -6,30 +6,11 @@
 import type { PacketBatch } from "../decode/packet-batch.js";
 import { NFPROTO_IPV4, NFPROTO_IPV6 } from "../decode/packet-batch.js";
 import { T_DST, T_PORTS, T_PROTO, T_SRC, TUPLE_WORDS } from "./ct-store.js";
+import { icmpInvertType } from "./proto-icmp.js";
+import { icmpv6InvertType } from "./proto-icmpv6.js";
 
 export const IPPROTO_ICMP = 1;
 export const IPPROTO_ICMPV6 = 58;
-
-/** ICMP invmap (nf_conntrack_proto_icmp.c): type -> reply type; -1 = not invertible. */
-const ICMP_INV = new Int16Array(256).fill(-1);
-for (const [a, b] of [
-  [8, 0],
-  [13, 14],
-  [15, 16],
-  [17, 18],
-]) {
-  ICMP_INV[a!] = b!;
-  ICMP_INV[b!] = a!;
-}
-/** ICMPv6 invmap (nf_conntrack_proto_icmpv6.c): echo 128 <-> 129, node info 139 <-> 140. */
-const ICMPV6_INV = new Int16Array(256).fill(-1);
-for (const [a, b] of [
-  [128, 129],
-  [139, 140],
-]) {
-  ICMPV6_INV[a!] = b!;
-  ICMPV6_INV[b!] = a!;
-}
 
 /** nf_ct_get_tuple from row i's outer columns into t[o..o+TUPLE_WORDS). */
 export function tupleFromRow(pkt: PacketBatch, i: number, t: Uint32Array, o: number): void {
@@ -72,11 +53,11 @@ export function invertTuple(s: Uint32Array, so: number, d: Uint32Array, o: numbe
   const ports = s[so + T_PORTS]!;
   let inv: number;
   if (protonum === IPPROTO_ICMP && l3 === NFPROTO_IPV4) {
-    const r = ICMP_INV[(ports >>> 8) & 0xff]!;
+    const r = icmpInvertType(ports >>> 8);
     if (r < 0) return false;
     inv = ((ports & 0xffff00ff) | (r << 8)) >>> 0;
   } else if (protonum === IPPROTO_ICMPV6 && l3 === NFPROTO_IPV6) {
-    const r = ICMPV6_INV[(ports >>> 8) & 0xff]!;
+    const r = icmpv6InvertType(ports >>> 8);
     if (r < 0) return false;
     inv = ((ports & 0xffff00ff) | (r << 8)) >>> 0;
   } else {
