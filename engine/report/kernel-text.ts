@@ -2,21 +2,11 @@
  * The kernel's own text shapes, so numbers can be pasted next to a real host's: `conntrack -S`,
  * /proc/net/stat/nf_conntrack (ct_cpu_seq_show), and the nf_conntrack line of /proc/slabinfo.
  */
+import { CONNTRACK_S_FIELDS } from "../conntrack/ct-stats.js";
 import type { MemoryModel } from "../stats/memory.js";
 
-/** conntrack -S counter names, in conntrack-tools' order (6.x kernels). */
-export const CONNTRACK_S_FIELDS = [
-  "found",
-  "invalid",
-  "insert",
-  "insert_failed",
-  "drop",
-  "early_drop",
-  "error",
-  "search_restart",
-  "clash_resolve",
-  "chaintoolong",
-] as const;
+/** conntrack -S counter names, in conntrack-tools' order (6.x kernels): one list, kept with the counters. */
+export { CONNTRACK_S_FIELDS };
 
 /** One `conntrack -S` line (ctreplay keeps one counter set, shown as cpu=0). */
 export function conntrackS(counters: Record<string, number>, cpu = 0): string {
