@@ -5,6 +5,7 @@
  * counters (per-interval numbers are their differences), hash chain lengths. Rows live in one growable
  * Float64Array; a tick allocates nothing per entry.
  */
+import { TCP_STATE_NAMES } from "../conntrack/tcp-states.js";
 import type { MemoryModel } from "./memory.js";
 
 /** What the timeline reads from the table (the core's Conntrack satisfies it). */
@@ -30,18 +31,7 @@ PROTO_INDEX[47] = 5;
 PROTO_INDEX[132] = 6;
 
 /** tcp_conntrack_names[] (TCP_CONNTRACK_NONE..SYN_SENT2); index = store.state of a TCP entry. */
-export const TCP_STATES = [
-  "NONE",
-  "SYN_SENT",
-  "SYN_RECV",
-  "ESTABLISHED",
-  "FIN_WAIT",
-  "CLOSE_WAIT",
-  "LAST_ACK",
-  "TIME_WAIT",
-  "CLOSE",
-  "SYN_SENT2",
-] as const;
+export const TCP_STATES = TCP_STATE_NAMES;
 
 /** Cumulative counters sampled at every tick (names as in CtStatsCounters / conntrack -S). */
 export const TICK_COUNTERS = ["new", "delete", "early_drop", "drop", "insert_failed", "invalid"] as const;
