@@ -1,0 +1,494 @@
+/**
+ * Sharded replay: the main thread reads and decodes captures into a small ring of SharedArrayBuffer
+ * PacketBatches, writes each row's shard (symmetric tuple hash) into a shared byte column, and every
+ * shard worker thread reads the SAME batch in place, processing only its own rows in order. Each worker
+ * thread is a single-thread piscina pool (tasks run FIFO, state stays in the worker module); shards are
+ * assigned to threads round-robin. nf_conntrack_max stays one global limit: with a finite max, shards run
+ * in lockstep epochs (one per task) and see the other shards' counts as of the last epoch boundary.
+ * Timeline ticks split a batch where the single-table driver would fire them, so samples are taken at the
+ * same capture times. The result has replayCaptures' shape (one merged table). See docs/sharding.md.
+ */
+import { existsSync } from "node:fs";
+import os from "node:os";
+import { fileURLToPath } from "node:url";
+import { Piscina } from "piscina";
+import { CaptureError, type CaptureReader, openCapture, RecordBatch } from "../capture/index.js";
+import { CtClock } from "../conntrack/clock.js";
+import type { CtStatsCounters } from "../conntrack/ct-stats.js";
+import type { CtSettings } from "../conntrack/settings.js";
+import { Decoder } from "../decode/index.js";
+import { PacketBatch, packetBatchBytes } from "../decode/packet-batch.js";
+import type { ReplayFileResult, ReplayOptions, ReplayResult } from "../replay.js";
+import type { ConntrackView } from "../stats/timeline.js";
+import {
+  type FinishTask,
+  MAX_SHARDS,
+  type RunTask,
+  SHARD_SKIP,
+  type ShardFinal,
+  type ShardSample,
+  SYNC_ABORT,
+  SYNC_COUNTS,
+} from "./protocol.js";
+import { MergedView } from "./sample.js";
+import { shardOf } from "./shard-hash.js";
+import { mergeShards } from "./snapshot.js";
+
+export { SHARD_SKIP } from "./protocol.js";
+
+export interface ShardedReplayOptions extends Omit<ReplayOptions, "onTick" | "conntrack"> {
+  /** Worker threads (default min(shards, os.availableParallelism())). */
+  threads?: number;
+  /** Conntrack shards (default: threads, else 1). */
+  shards?: number;
+  /** Timeline hook: called with a view summed over the shards (the stats timeline reads only that). */
+  onTick?: (tSec: number, ct: ConntrackView) => void;
+  /** Batches in flight (default 4): bounds memory on any capture size. */
+  ring?: number;
+  /** Stops reading (e.g. on SIGINT); what was read is still tracked and reported. */
+  signal?: AbortSignal;
+  /** Test hook: the worker owning this capture packet number throws while processing it. */
+  failAtPacket?: number;
+}
+
+export interface ShardedReplayResult extends ReplayResult {
+  shards: number;
+  threads: number;
+  /** conntrack -S counters of each shard (cpu=0..N-1). */
+  perShard: CtStatsCounters[];
+  /** The replay stopped early (signal): the result covers the packets read before. */
+  interrupted: boolean;
+  /** Where the main thread's time went (ms): read+decode+shard hash, waiting for free batches / ticks. */
+  timing: { decodeMs: number; waitMs: number; tasks: number };
+}
+
+/** A shard worker failed (a bug): where in the capture it happened. */
+export class ShardWorkerError extends Error {
+  constructor(
+    readonly file: string,
+    readonly packetNo: number | null,
+    readonly detail: string,
+  ) {
+    super(`${file}: ${packetNo !== null ? `packet ${packetNo}: ` : ""}shard worker failed: ${detail}`);
+    this.name = "ShardWorkerError";
+  }
+}
+
+/** The compiled worker module (piscina loads JavaScript): next to this module's build, or under dist/. */
+export function shardWorkerFile(): string {
+  for (const rel of ["../../workers/shard-worker.js", "../../dist/workers/shard-worker.js"]) {
+    const p = fileURLToPath(new URL(rel, import.meta.url));
+    if (existsSync(p)) return p;
+  }
+  throw new Error("shard worker not built: run `npm run build` (dist/workers/shard-worker.js)");
+}
+
+interface Slot {
+  index: number;
+  batch: PacketBatch;
+  col: Uint8Array;
+  fileIndex: number;
+  /** Next row not yet handed to the shards. */
+  scan: number;
+  pending: boolean;
+  busy: Promise<void>;
+}
+
+export async function replaySharded(
+  files: readonly string[],
+  settings: CtSettings,
+  opts: ShardedReplayOptions = {},
+): Promise<ShardedReplayResult> {
+  const startedAt = performance.now();
+  const shards = Math.min(MAX_SHARDS, Math.max(1, opts.shards ?? opts.threads ?? 1));
+  const threads = Math.min(shards, Math.max(1, opts.threads ?? os.availableParallelism()));
+  const cap = opts.batchSize ?? 16384;
+  const K = Math.max(2, opts.ring ?? 4);
+  const gc = opts.gc ?? "kernel";
+  const seed = opts.seed ?? 1;
+  const lockstep = settings.max !== 0;
+  const onTick = opts.onTick;
+  const endTime = opts.endTime;
+
+  const slots: Slot[] = [];
+  const batchBufs: SharedArrayBuffer[] = [];
+  const colBufs: SharedArrayBuffer[] = [];
+  for (let k = 0; k < K; k++) {
+    const buf = new SharedArrayBuffer(packetBatchBytes(cap));
+    const batch = new PacketBatch(cap, buf);
+    const colBuf = new SharedArrayBuffer(batch.capacity);
+    batchBufs.push(buf);
+    colBufs.push(colBuf);
+    slots.push({
+      index: k,
+      batch,
+      col: new Uint8Array(colBuf),
+      fileIndex: 0,
+      scan: 0,
+      pending: false,
+      busy: Promise.resolve(),
+    });
+  }
+  const syncBuf = new SharedArrayBuffer(4 * (SYNC_COUNTS + 2 * shards));
+  const sync = new Int32Array(syncBuf);
+  const chainBuf = onTick ? new SharedArrayBuffer(4 * settings.buckets) : null;
+  const view = new MergedView(chainBuf ? new Int32Array(chainBuf) : null);
+
+  // The single-table driver's clock, mirrored: out-of-order rows are rewritten to the latest time seen so
+  // every shard handles them at the time one table would (the kernel's clock never goes back).
+  const clock = new CtClock(settings.hz);
+  let clockStarted = false;
+  let rawNow = 0;
+  let maxSec = 0;
+  let maxNsec = 0;
+  let clockBackwards = 0;
+  let start: [number, number] | null = null;
+  const clockEvent = (sec: number, nsec: number): boolean => {
+    const raw = clock.rawAt(sec, nsec);
+    if (!clockStarted) {
+      clockStarted = true;
+      start = [sec, nsec];
+    } else if (raw < rawNow) {
+      clockBackwards++;
+      return true;
+    }
+    rawNow = raw;
+    maxSec = sec;
+    maxNsec = nsec;
+    return false;
+  };
+  const clockAtSeconds = (t: number): void => {
+    const sec = Math.floor(t);
+    clockEvent(sec, Math.min(999_999_999, Math.round((t - sec) * 1e9))); // as CtClock.rawAtSeconds
+  };
+
+  const pools: Piscina[] = [];
+  let failure: ShardWorkerError | null = null;
+  let epoch = 0;
+  let tasks = 0;
+  let decodeMs = 0;
+  let waitMs = 0;
+
+  const result: ReplayFileResult[] = [];
+  const errors: CaptureError[] = [];
+  let packets = 0;
+  let afterEnd = 0;
+  let first: number | null = null;
+  let last: number | null = null;
+  let interrupted = false;
+
+  const fail = (e: unknown, slot: Slot | null, from: number, to: number): void => {
+    Atomics.store(sync, SYNC_ABORT, 1);
+    Atomics.notify(sync, 0);
+    if (failure !== null) return;
+    const detail = e instanceof Error ? e.message : String(e);
+    const m = /^packet (\d+) \(shard \d+\): /.exec(detail);
+    const file = slot ? (files[slot.fileIndex] ?? "?") : "-";
+    if (m) {
+      failure = new ShardWorkerError(file, Number(m[1]), detail.slice(m[0].length));
+    } else {
+      const range =
+        slot && to > from
+          ? ` (batch of packets ${slot.batch.packetNo[from]}-${slot.batch.packetNo[to - 1]})`
+          : "";
+      failure = new ShardWorkerError(file, null, `${detail}${range}`);
+    }
+  };
+  const check = (): void => {
+    if (failure !== null) throw failure;
+  };
+
+  /** One epoch: every thread gets the task; resolves with the tick samples (empty without a tick). */
+  const post = (slot: Slot, from: number, to: number, tick: number | null): Promise<ShardSample[]> => {
+    epoch++;
+    tasks++;
+    const msg: RunTask = {
+      op: "run",
+      epoch,
+      slot: slot.index,
+      from,
+      to,
+      start,
+      clock: clockStarted ? [maxSec, maxNsec] : null,
+      tick,
+    };
+    slot.pending = true;
+    const p = Promise.all(pools.map((pool) => pool.run(msg) as Promise<ShardSample[] | null>)).then((r) =>
+      r.flatMap((x) => x ?? []),
+    );
+    slot.busy = p.then(
+      () => {
+        slot.pending = false;
+      },
+      (e: unknown) => {
+        fail(e, slot, from, to);
+        slot.pending = false;
+      },
+    );
+    return p;
+  };
+
+  let tickAt = Number.NEGATIVE_INFINITY;
+  const interval = opts.tickInterval ?? 1;
+  let gridNext = Number.NEGATIVE_INFINITY;
+  const nextTick = opts.nextTick ?? ((): number => gridNext);
+  if (onTick) tickAt = nextTick();
+  else tickAt = Number.POSITIVE_INFINITY;
+
+  /** Fires the tick due at (or before) capture time t: rows before it are posted first. */
+  const fireTick = async (slot: Slot, from: number, to: number, t: number): Promise<void> => {
+    const at = Number.isFinite(tickAt) ? tickAt : t;
+    clockAtSeconds(at);
+    const p = post(slot, from, to, at);
+    slot.scan = to;
+    // Decode ahead while the shards run up to the tick.
+    if (!inputDone && ready.length <= 1 && !slots[nextSlot % K]!.pending) await decodeNext();
+    const w0 = performance.now();
+    let samples: ShardSample[];
+    try {
+      samples = await p;
+    } catch {
+      check();
+      throw new Error("shard worker failed");
+    }
+    waitMs += performance.now() - w0;
+    samples.sort((a, b) => a.shard - b.shard);
+    view.load(samples);
+    onTick!(at, view);
+    view.resetChains();
+    if (opts.nextTick === undefined) gridNext = (Number.isFinite(gridNext) ? gridNext : at) + interval;
+    const n = nextTick();
+    tickAt = n > at ? n : at + interval; // a hook that does not move on gets the fixed grid
+  };
+
+  // --- input: files -> records -> decoded rows in the ring ---
+  const decoder = new Decoder({ verifyChecksums: settings.checksum });
+  const rec = new RecordBatch(cap);
+  let f = 0;
+  let reader: CaptureReader | null = null;
+  let records = 0;
+  let recFrom = 0;
+  let recN = 0;
+  let inputDone = false;
+  let nextSlot = 0;
+  const ready: Slot[] = [];
+
+  const closeFile = async (): Promise<void> => {
+    const r = reader!;
+    if (r.error) errors.push(r.error);
+    result.push({ file: files[f]!, info: r.info, records, error: r.error, skipped: { ...r.skipped } });
+    await r.close();
+    reader = null;
+    f++;
+  };
+
+  /** Fills a slot from the input; false when the input is exhausted (or the replay was interrupted). */
+  const fill = async (slot: Slot): Promise<boolean> => {
+    const b = slot.batch;
+    b.count = 0;
+    slot.fileIndex = f;
+    for (;;) {
+      if (recFrom < recN) {
+        const t0 = performance.now();
+        recFrom = decoder.decode(rec, recFrom, b);
+        decodeMs += performance.now() - t0;
+        if (recFrom < recN) return true; // batch full
+        continue;
+      }
+      if (reader === null) {
+        if (f >= files.length) return false;
+        if (b.count > 0) return true; // a batch holds one file's rows
+        const r = await openCapture(files[f]!);
+        if (r instanceof CaptureError) {
+          errors.push(r);
+          result.push({ file: files[f]!, info: null, records: 0, error: r, skipped: {} });
+          f++;
+          continue;
+        }
+        reader = r;
+        records = 0;
+        slot.fileIndex = f;
+      }
+      if (opts.signal?.aborted) {
+        interrupted = true;
+        while (reader !== null) await closeFile();
+        return false;
+      }
+      const t0 = performance.now();
+      const n = await reader.readBatch(rec);
+      decodeMs += performance.now() - t0;
+      if (n === 0) {
+        await closeFile();
+        if (b.count > 0) return true;
+        continue;
+      }
+      records += n;
+      recFrom = 0;
+      recN = n;
+      opts.onProgress?.({
+        file: files[f]!,
+        fileIndex: f,
+        files: files.length,
+        bytesRead: reader.bytesRead,
+        totalBytes: reader.totalBytes,
+        packets,
+      });
+    }
+  };
+
+  const decodeNext = async (): Promise<void> => {
+    const slot = slots[nextSlot % K]!;
+    const w0 = performance.now();
+    await slot.busy;
+    waitMs += performance.now() - w0;
+    check();
+    nextSlot++;
+    const more = await fill(slot);
+    if (slot.batch.count > 0) {
+      slot.scan = 0;
+      ready.push(slot);
+    }
+    if (!more) inputDone = true;
+  };
+
+  /**
+   * Assigns shards to rows from slot.scan on, up to the row a tick is due at (returned) or the end.
+   * Mirrors the single driver's per-row bookkeeping (end time, first/last, clock).
+   */
+  const scan = (slot: Slot): number => {
+    const t0 = performance.now();
+    const b = slot.batch;
+    const col = slot.col;
+    const n = b.count;
+    let i = slot.scan;
+    for (; i < n; i++) {
+      const sec = b.tsSec[i]!;
+      const nsec = b.tsNsec[i]!;
+      const t = sec + nsec / 1e9;
+      if (endTime !== undefined && t > endTime) {
+        col[i] = SHARD_SKIP;
+        afterEnd++;
+        continue;
+      }
+      if (t >= tickAt) break;
+      col[i] = shardOf(b, i, shards);
+      if (clockEvent(sec, nsec)) {
+        b.tsSec[i] = maxSec;
+        b.tsNsec[i] = maxNsec;
+      }
+      packets++;
+      if (first === null) first = t;
+      last = t;
+    }
+    decodeMs += performance.now() - t0;
+    return i;
+  };
+
+  try {
+    const file = shardWorkerFile();
+    for (let w = 0; w < threads; w++) {
+      pools.push(
+        new Piscina({
+          filename: file,
+          minThreads: 1,
+          maxThreads: 1,
+          // Enough for every task in flight: the worker orders them by epoch itself (see shard-worker.ts).
+          concurrentTasksPerWorker: 64,
+          idleTimeout: 2 ** 31 - 1,
+          recordTiming: false,
+        }),
+      );
+    }
+    await Promise.all(
+      pools.map((pool, w) =>
+        pool.run({
+          op: "init",
+          shards: Array.from({ length: shards }, (_, s) => s).filter((s) => s % threads === w),
+          totalShards: shards,
+          settings,
+          gc,
+          seed,
+          ...(opts.capacity !== undefined ? { capacity: opts.capacity } : {}),
+          batches: batchBufs,
+          shardCols: colBufs,
+          batchCapacity: cap,
+          sync: syncBuf,
+          chains: chainBuf,
+          lockstep,
+          ...(opts.failAtPacket !== undefined ? { failAtPacket: opts.failAtPacket } : {}),
+        }),
+      ),
+    );
+
+    let guard = 0;
+    for (;;) {
+      check();
+      if (ready.length === 0) {
+        if (inputDone) break;
+        await decodeNext();
+        continue;
+      }
+      const slot = ready[0]!;
+      const from = slot.scan;
+      const i = scan(slot);
+      if (i < slot.batch.count) {
+        const t = slot.batch.tsSec[i]! + slot.batch.tsNsec[i]! / 1e9;
+        guard = from === i ? guard + 1 : 0;
+        if (guard >= 1_000_000)
+          tickAt = Number.POSITIVE_INFINITY; // as the single driver's guard
+        else await fireTick(slot, from, i, t);
+        continue;
+      }
+      post(slot, from, i, null);
+      slot.scan = i;
+      ready.shift();
+    }
+    decoder.finish();
+
+    const end = endTime ?? last;
+    if (end !== null && onTick) {
+      for (let g = 0; tickAt <= end && g < 1_000_000; g++) await fireTick(slots[0]!, 0, 0, end);
+    }
+    if (end !== null) clockAtSeconds(end);
+    const w0 = performance.now();
+    await Promise.all(slots.map((s) => s.busy));
+    check();
+    const fin: FinishTask = { op: "finish", end, clock: clockStarted ? [maxSec, maxNsec] : null };
+    const finals = (await Promise.all(pools.map((p) => p.run(fin) as Promise<ShardFinal[]>))).flat();
+    waitMs += performance.now() - w0;
+    finals.sort((a, b) => a.shard - b.shard);
+    const endJiffies = clockStarted ? clock.wrap(rawNow) : 0;
+    const merged = mergeShards(settings, { gc, seed }, finals, start, endJiffies);
+    merged.clockBackwards = clockBackwards;
+    return {
+      conntrack: merged,
+      stats: merged.stats,
+      ctstate: merged.ctstate,
+      decode: decoder.stats,
+      files: result,
+      captureErrors: errors,
+      packets,
+      afterEnd,
+      firstTime: first,
+      lastTime: last,
+      endTime: end,
+      endJiffies,
+      elapsedMs: performance.now() - startedAt,
+      shards,
+      threads,
+      perShard: finals.map((x) => x.stats),
+      interrupted,
+      timing: { decodeMs, waitMs, tasks },
+    };
+  } catch (e) {
+    Atomics.store(sync, SYNC_ABORT, 1);
+    Atomics.notify(sync, 0);
+    // A failed task makes other awaits reject too: report the first failure with its capture position.
+    await Promise.all(slots.map((s) => s.busy));
+    if (failure !== null) throw failure;
+    throw e;
+  } finally {
+    if (reader !== null) await (reader as CaptureReader).close();
+    await Promise.all(pools.map((p) => p.destroy()));
+  }
+}

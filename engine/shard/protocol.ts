@@ -1,0 +1,91 @@
+/**
+ * Messages between the sharded replay's main thread (engine/shard/index.ts) and its shard workers
+ * (workers/shard-worker.ts). Batches are never in a message: every worker was given the ring's
+ * SharedArrayBuffers at init and a task only names a slot and a row range.
+ */
+import type { CtStateCounters, CtStatsCounters } from "../conntrack/ct-stats.js";
+import type { GcMode } from "../conntrack/gc.js";
+import type { CtSettings } from "../conntrack/settings.js";
+
+/** Shard byte of a row that no shard replays (after --end-time). */
+export const SHARD_SKIP = 255;
+/** Most shards one replay can use (the shard column is a byte; 255 = skip). */
+export const MAX_SHARDS = 254;
+
+/** sync Int32Array layout: [0] arrivals (shard-epochs finished), [1] abort flag, then 2 x shards counts. */
+export const SYNC_ARRIVALS = 0;
+export const SYNC_ABORT = 1;
+export const SYNC_COUNTS = 2;
+
+export interface InitTask {
+  op: "init";
+  /** Shard ids this worker thread owns. */
+  shards: number[];
+  totalShards: number;
+  settings: CtSettings;
+  gc: GcMode;
+  seed: number;
+  capacity?: number;
+  /** The ring: PacketBatch buffers and their shard columns (one byte per row). */
+  batches: SharedArrayBuffer[];
+  shardCols: SharedArrayBuffer[];
+  batchCapacity: number;
+  /** Barrier + per-epoch shard counts (see SYNC_*). */
+  sync: SharedArrayBuffer;
+  /** Per-bucket chain lengths summed over shards at a tick (null: no timeline). */
+  chains: SharedArrayBuffer | null;
+  /** Shards wait for each other at every epoch (needed when nf_conntrack_max is finite). */
+  lockstep: boolean;
+  /** Test hook: throw while processing this capture packet number (fault injection). */
+  failAtPacket?: number;
+}
+
+export interface RunTask {
+  op: "run";
+  /** 1-based task sequence number: the epoch. */
+  epoch: number;
+  slot: number;
+  from: number;
+  to: number;
+  /** Capture time (sec, nsec) that started the clock; set until every worker has it. */
+  start: [number, number] | null;
+  /** Latest capture time (sec, nsec) seen by the replay after these rows: each shard's clock goes there. */
+  clock: [number, number] | null;
+  /** Timeline boundary after these rows: advance to it and sample (null: none). */
+  tick: number | null;
+}
+
+export interface FinishTask {
+  op: "finish";
+  /** Evaluation time (advanceTo), null without packets. */
+  end: number | null;
+  clock: [number, number] | null;
+}
+
+export type ShardTask = InitTask | RunTask | FinishTask;
+
+/** Sample vector layout (per shard, summed by the main thread). */
+export const S_COUNT = 0;
+export const S_LIVE = 1;
+export const S_EXPIRED = 2;
+export const S_ASSURED = 3;
+export const S_UNREPLIED = 4;
+export const S_PROTO = 5; // 8 protocol groups (stats/timeline.ts PROTO_NAMES order)
+export const S_TCP = S_PROTO + 8; // 10 TCP states
+export const S_LEN = S_TCP + 10;
+
+export interface ShardSample {
+  shard: number;
+  v: Float64Array;
+  stats: CtStatsCounters;
+}
+
+export interface ShardFinal {
+  shard: number;
+  stats: CtStatsCounters;
+  ctstate: CtStateCounters;
+  count: number;
+  /** Linked entries packed ENTRY_WORDS u32 words each (see snapshot.ts). */
+  entries: Uint32Array;
+  n: number;
+}

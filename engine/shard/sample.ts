@@ -1,0 +1,148 @@
+/**
+ * Timeline samples of a sharded table. Each shard counts its entries by the same marginals the stats
+ * timeline reads (live/expired, ASSURED, UNREPLIED, protocol group, TCP state) and adds its chain lengths
+ * per bucket into one shared array; the main thread sums the shards and hands the timeline a ConntrackView
+ * with exactly those totals (MergedView), so a sharded timeline row equals the single-table one.
+ */
+import type { CtStatsCounters } from "../conntrack/ct-stats.js";
+import { newCtStats } from "../conntrack/ct-stats.js";
+import { IPS_ASSURED, IPS_SEEN_REPLY } from "../conntrack/l4proto.js";
+import type { Conntrack } from "../conntrack/nf-conntrack-in.js";
+import { NIL } from "../conntrack/table.js";
+import type { ConntrackView } from "../stats/timeline.js";
+import { S_ASSURED, S_COUNT, S_EXPIRED, S_LEN, S_LIVE, S_PROTO, S_TCP, S_UNREPLIED } from "./protocol.js";
+import { addCounters } from "./snapshot.js";
+
+/** Protocol number -> group index, as stats/timeline.ts groups them (tcp, udp, udplite, icmp, icmpv6, gre, sctp, other). */
+const GROUP = new Uint8Array(256).fill(7);
+GROUP[6] = 0;
+GROUP[17] = 1;
+GROUP[136] = 2;
+GROUP[1] = 3;
+GROUP[58] = 4;
+GROUP[47] = 5;
+GROUP[132] = 6;
+/** A protocol number for each group (the inverse of GROUP, used to rebuild a view). */
+const GROUP_PROTO = [6, 17, 136, 1, 58, 47, 132, 0];
+const TCP_STATES = 10;
+
+/** Counts one shard's table at u32 jiffies `now` into v (length S_LEN) and adds chain lengths into chains. */
+export function sampleShard(ct: Conntrack, now: number, v: Float64Array, chains: Int32Array | null): void {
+  v.fill(0);
+  v[S_COUNT] = ct.count;
+  const table = ct.table;
+  const s = table.store;
+  for (let e = 0; e < table.capacity; e++) {
+    if (!table.isLinked(e)) continue;
+    if (ct.isExpired(e, now)) v[S_EXPIRED]!++;
+    else v[S_LIVE]!++;
+    const st = s.status[e]!;
+    if ((st & IPS_ASSURED) !== 0) v[S_ASSURED]!++;
+    if ((st & IPS_SEEN_REPLY) === 0) v[S_UNREPLIED]!++;
+    const g = GROUP[s.l4proto[e]!]!;
+    v[S_PROTO + g]!++;
+    if (g === 0 && s.state[e]! < TCP_STATES) v[S_TCP + s.state[e]!]!++;
+  }
+  if (chains === null) return;
+  const head = table.head;
+  const next = table.next;
+  for (let b = 0; b < table.buckets; b++) {
+    let n = 0;
+    for (let node = head[b]!; node !== NIL; node = next[node]!) n++;
+    if (n > 0) Atomics.add(chains, b, n);
+  }
+}
+
+/**
+ * A ConntrackView whose entries are synthetic: entry k carries the k-th unit of each marginal total, so a
+ * scan that counts entries by those marginals (the timeline's) gets the shards' sums. Buffers are reused.
+ */
+export class MergedView implements ConntrackView {
+  count = 0;
+  stats: CtStatsCounters = newCtStats();
+  store = { status: new Uint32Array(0), state: new Uint8Array(0), l4proto: new Uint8Array(0) };
+  private n = 0;
+  private expired = 0;
+  private readonly sum = new Float64Array(S_LEN);
+  private readonly chains: Int32Array | null;
+
+  constructor(chains: Int32Array | null) {
+    this.chains = chains;
+  }
+
+  /** Sums the shards' samples and rebuilds the synthetic entries. */
+  load(samples: readonly { v: Float64Array; stats: CtStatsCounters }[]): void {
+    const sum = this.sum;
+    sum.fill(0);
+    const stats = newCtStats();
+    for (const s of samples) {
+      for (let k = 0; k < S_LEN; k++) sum[k]! += s.v[k]!;
+      addCounters(stats, s.stats);
+    }
+    this.stats = stats;
+    this.count = sum[S_COUNT]!;
+    const n = sum[S_LIVE]! + sum[S_EXPIRED]!;
+    this.n = n;
+    this.expired = sum[S_EXPIRED]!;
+    if (this.store.status.length < n) {
+      const cap = Math.max(n, this.store.status.length * 2);
+      this.store = { status: new Uint32Array(cap), state: new Uint8Array(cap), l4proto: new Uint8Array(cap) };
+    }
+    const { status, state, l4proto } = this.store;
+    const assured = sum[S_ASSURED]!;
+    const unreplied = sum[S_UNREPLIED]!;
+    for (let e = 0; e < n; e++)
+      status[e] = (e < assured ? IPS_ASSURED : 0) | (e < unreplied ? 0 : IPS_SEEN_REPLY);
+    let e = 0;
+    let tcpState = 0;
+    let tcpLeft = sum[S_TCP]!;
+    for (let g = 0; g < 8; g++) {
+      for (let k = 0; k < sum[S_PROTO + g]!; k++, e++) {
+        l4proto[e] = GROUP_PROTO[g]!;
+        state[e] = 0;
+        if (g !== 0) continue;
+        while (tcpLeft === 0 && tcpState < TCP_STATES - 1) tcpLeft = sum[S_TCP + ++tcpState]!;
+        if (tcpLeft > 0) {
+          state[e] = tcpState;
+          tcpLeft--;
+        } else state[e] = TCP_STATES; // beyond the named states (not counted, like the timeline does)
+      }
+    }
+  }
+
+  forEachEntry(cb: (ct: number) => void): void {
+    for (let e = 0; e < this.n; e++) cb(e);
+  }
+
+  /** Synthetic entries [0, expired) are the expired ones; jiffiesAt is irrelevant to them. */
+  isExpired(ct: number, _nowJiffies: number): boolean {
+    return ct < this.expired;
+  }
+
+  jiffiesAt(_tSec: number): number {
+    return 0;
+  }
+
+  /** Chain statistics of the summed per-bucket lengths (equal to one table's with the same seed). */
+  chainStats(): { buckets: number; used: number; maxLen: number; meanLen: number } {
+    const c = this.chains;
+    if (c === null) return { buckets: 0, used: 0, maxLen: 0, meanLen: 0 };
+    let used = 0;
+    let maxLen = 0;
+    let nodes = 0;
+    for (let b = 0; b < c.length; b++) {
+      const n = c[b]!;
+      if (n > 0) {
+        used++;
+        nodes += n;
+        if (n > maxLen) maxLen = n;
+      }
+    }
+    return { buckets: c.length, used, maxLen, meanLen: used > 0 ? nodes / used : 0 };
+  }
+
+  /** Clears the shared chain lengths for the next tick. */
+  resetChains(): void {
+    this.chains?.fill(0);
+  }
+}

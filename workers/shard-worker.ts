@@ -1,0 +1,203 @@
+/**
+ * Shard worker (piscina task module, one thread per single-thread pool, tasks run FIFO). State lives in
+ * this module across tasks: the shards this thread owns (shard id -> Conntrack) and views of the batch
+ * ring. Each "run" task processes, for every owned shard, only the rows whose shard byte is that shard, in
+ * row order; the batch itself is shared memory written by the main thread (never copied).
+ * See docs/sharding.md.
+ */
+import { Conntrack } from "../engine/conntrack/nf-conntrack-in.js";
+import { PacketBatch, PK_NONE } from "../engine/decode/packet-batch.js";
+import {
+  type FinishTask,
+  type InitTask,
+  type RunTask,
+  S_LEN,
+  type ShardFinal,
+  type ShardSample,
+  type ShardTask,
+  SYNC_ABORT,
+  SYNC_ARRIVALS,
+  SYNC_COUNTS,
+} from "../engine/shard/protocol.js";
+import { sampleShard } from "../engine/shard/sample.js";
+import { packEntries } from "../engine/shard/snapshot.js";
+
+interface Shard {
+  id: number;
+  ct: Conntrack;
+  /** Own count at the start of the epoch (for the published total). */
+  epochStartCount: number;
+}
+
+let init: InitTask | null = null;
+let shards: Shard[] = [];
+let batches: PacketBatch[] = [];
+let shardCols: Uint8Array[] = [];
+let sync: Int32Array = new Int32Array(0);
+let chains: Int32Array | null = null;
+let started = false;
+/** One PK_NONE row: processing it only moves a shard's clock (and its GC) to that row's time. */
+const clockRow = new PacketBatch(8);
+clockRow.kind[0] = PK_NONE;
+
+function moveClock(ct: Conntrack, at: [number, number]): void {
+  clockRow.tsSec[0] = at[0];
+  clockRow.tsNsec[0] = at[1];
+  ct.process(clockRow, 0);
+}
+
+function doInit(t: InitTask): number {
+  init = t;
+  shards = t.shards.map((id) => ({
+    id,
+    ct: new Conntrack(t.settings, {
+      gc: t.gc,
+      seed: t.seed,
+      ...(t.capacity !== undefined ? { capacity: t.capacity } : {}),
+    }),
+    epochStartCount: 0,
+  }));
+  batches = t.batches.map((b) => new PacketBatch(t.batchCapacity, b));
+  shardCols = t.shardCols.map((b) => new Uint8Array(b));
+  sync = new Int32Array(t.sync);
+  chains = t.chains ? new Int32Array(t.chains) : null;
+  started = false;
+  return shards.length;
+}
+
+/** Waits until every shard finished epoch e (Atomics barrier); false when the replay was aborted. */
+function waitEpoch(e: number): boolean {
+  const need = init!.totalShards * e;
+  for (;;) {
+    if (Atomics.load(sync, SYNC_ABORT) !== 0) return false;
+    const a = Atomics.load(sync, SYNC_ARRIVALS);
+    if (a >= need) return true;
+    Atomics.wait(sync, SYNC_ARRIVALS, a, 200);
+  }
+}
+
+function run(t: RunTask): ShardSample[] | null {
+  const lockstep = init!.lockstep;
+  const total = init!.totalShards;
+  if (lockstep) {
+    if (!waitEpoch(t.epoch - 1)) throw new Error("replay aborted");
+    // Global count at the epoch boundary: every shard's count published for epoch - 1.
+    const base = SYNC_COUNTS + ((t.epoch - 1) & 1) * total;
+    let all = 0;
+    for (let s = 0; s < total; s++) all += Atomics.load(sync, base + s);
+    for (const sh of shards) {
+      sh.epochStartCount = sh.ct.count;
+      sh.ct.countOthers = all - sh.ct.count;
+    }
+  }
+  if (t.start !== null && !started) {
+    started = true;
+    for (const sh of shards) moveClock(sh.ct, t.start);
+  }
+  const pkt = batches[t.slot]!;
+  const col = shardCols[t.slot]!;
+  const failAt = init!.failAtPacket;
+  for (const sh of shards) {
+    const id = sh.id;
+    const ct = sh.ct;
+    let i = t.from;
+    try {
+      for (; i < t.to; i++) {
+        if (col[i] !== id) continue;
+        if (pkt.packetNo[i] === failAt) throw new Error("injected failure (failAtPacket)");
+        ct.process(pkt, i);
+      }
+    } catch (e) {
+      // A bug in the core: name the row so the main thread can point at the capture packet.
+      const msg = e instanceof Error ? e.message : String(e);
+      throw new Error(`packet ${pkt.packetNo[i]} (shard ${id}): ${msg}`);
+    }
+    if (t.clock !== null) moveClock(ct, t.clock);
+  }
+  let out: ShardSample[] | null = null;
+  if (t.tick !== null) {
+    out = [];
+    for (const sh of shards) {
+      sh.ct.advanceTo(t.tick);
+      const v = new Float64Array(S_LEN);
+      sampleShard(sh.ct, sh.ct.jiffiesAt(t.tick), v, chains);
+      out.push({ shard: sh.id, v, stats: { ...sh.ct.stats } });
+    }
+  }
+  if (lockstep) {
+    const base = SYNC_COUNTS + (t.epoch & 1) * total;
+    for (const sh of shards) Atomics.store(sync, base + sh.id, sh.ct.count);
+    Atomics.add(sync, SYNC_ARRIVALS, shards.length);
+    Atomics.notify(sync, SYNC_ARRIVALS);
+  }
+  return out;
+}
+
+function finish(t: FinishTask): ShardFinal[] {
+  return shards.map((sh) => {
+    if (t.clock !== null) moveClock(sh.ct, t.clock);
+    if (t.end !== null) sh.ct.advanceTo(t.end);
+    const { entries, n } = packEntries(sh.ct);
+    return {
+      shard: sh.id,
+      stats: { ...sh.ct.stats },
+      ctstate: { ...sh.ct.ctstate },
+      count: sh.ct.count,
+      entries,
+      n,
+    };
+  });
+}
+
+// piscina does not promise to hand tasks to a worker in submission order, so runs are sequenced here by
+// epoch (a run that arrives early waits, as a pending promise, for its predecessors).
+let expected = 1;
+const early = new Map<
+  number,
+  { t: RunTask; resolve: (v: ShardSample[] | null) => void; reject: (e: unknown) => void }
+>();
+
+function runInOrder(t: RunTask): Promise<ShardSample[] | null> | ShardSample[] | null {
+  if (t.epoch !== expected) {
+    return new Promise((resolve, reject) => {
+      early.set(t.epoch, { t, resolve, reject });
+    });
+  }
+  expected++;
+  let out: ShardSample[] | null;
+  try {
+    out = run(t);
+  } finally {
+    queueMicrotask(drain);
+  }
+  return out;
+}
+
+function drain(): void {
+  for (let w = early.get(expected); w !== undefined; w = early.get(expected)) {
+    early.delete(expected);
+    expected++;
+    try {
+      w.resolve(run(w.t));
+    } catch (e) {
+      w.reject(e);
+    }
+  }
+}
+
+/** Task entry point (piscina calls the default export). */
+export default function shardTask(t: ShardTask): unknown {
+  if (t.op === "init") {
+    expected = 1;
+    early.clear();
+    return doInit(t);
+  }
+  if (t.op === "finish") {
+    const res = finish(t);
+    shards = [];
+    batches = [];
+    shardCols = [];
+    return res;
+  }
+  return runInOrder(t);
+}
