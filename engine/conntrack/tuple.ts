@@ -14,32 +14,37 @@ export const IPPROTO_ICMPV6 = 58;
 
 /** nf_ct_get_tuple from row i's outer columns into t[o..o+TUPLE_WORDS). */
 export function tupleFromRow(pkt: PacketBatch, i: number, t: Uint32Array, o: number): void {
-  const a = i * 4;
-  t[o + T_SRC] = pkt.src[a]!;
-  t[o + T_SRC + 1] = pkt.src[a + 1]!;
-  t[o + T_SRC + 2] = pkt.src[a + 2]!;
-  t[o + T_SRC + 3] = pkt.src[a + 3]!;
-  t[o + T_DST] = pkt.dst[a]!;
-  t[o + T_DST + 1] = pkt.dst[a + 1]!;
-  t[o + T_DST + 2] = pkt.dst[a + 2]!;
-  t[o + T_DST + 3] = pkt.dst[a + 3]!;
-  t[o + T_PORTS] = ((pkt.sport[i]! << 16) | pkt.dport[i]!) >>> 0;
-  t[o + T_PROTO] = (pkt.l3[i]! << 8) | pkt.proto[i]!;
+  tupleFromColumns(pkt.src, pkt.dst, pkt.sport, pkt.dport, pkt.l3, pkt.proto, i, t, o);
 }
 
 /** nf_ct_get_tuplepr on the packet quoted by an ICMP error (row i's inner columns). */
 export function innerTupleFromRow(pkt: PacketBatch, i: number, t: Uint32Array, o: number): void {
+  tupleFromColumns(pkt.isrc, pkt.idst, pkt.isport, pkt.idport, pkt.il3, pkt.iproto, i, t, o);
+}
+
+/** One tuple from a row's address, port and protocol columns (outer or inner set). */
+function tupleFromColumns(
+  src: Uint32Array,
+  dst: Uint32Array,
+  sport: Uint16Array,
+  dport: Uint16Array,
+  l3: Uint8Array,
+  proto: Uint8Array,
+  i: number,
+  t: Uint32Array,
+  o: number,
+): void {
   const a = i * 4;
-  t[o + T_SRC] = pkt.isrc[a]!;
-  t[o + T_SRC + 1] = pkt.isrc[a + 1]!;
-  t[o + T_SRC + 2] = pkt.isrc[a + 2]!;
-  t[o + T_SRC + 3] = pkt.isrc[a + 3]!;
-  t[o + T_DST] = pkt.idst[a]!;
-  t[o + T_DST + 1] = pkt.idst[a + 1]!;
-  t[o + T_DST + 2] = pkt.idst[a + 2]!;
-  t[o + T_DST + 3] = pkt.idst[a + 3]!;
-  t[o + T_PORTS] = ((pkt.isport[i]! << 16) | pkt.idport[i]!) >>> 0;
-  t[o + T_PROTO] = (pkt.il3[i]! << 8) | pkt.iproto[i]!;
+  t[o + T_SRC] = src[a]!;
+  t[o + T_SRC + 1] = src[a + 1]!;
+  t[o + T_SRC + 2] = src[a + 2]!;
+  t[o + T_SRC + 3] = src[a + 3]!;
+  t[o + T_DST] = dst[a]!;
+  t[o + T_DST + 1] = dst[a + 1]!;
+  t[o + T_DST + 2] = dst[a + 2]!;
+  t[o + T_DST + 3] = dst[a + 3]!;
+  t[o + T_PORTS] = ((sport[i]! << 16) | dport[i]!) >>> 0;
+  t[o + T_PROTO] = (l3[i]! << 8) | proto[i]!;
 }
 
 /**
