@@ -10,15 +10,17 @@ import { InvalidArgumentError, Option } from "commander";
 import { conntrackSText, tableJsonl, tableText } from "../../conntrack/dump.js";
 import type { GcMode } from "../../conntrack/gc.js";
 import { loadSettings, SysctlError, type SysctlProfile } from "../../conntrack/sysctl.js";
-import { type ReplayResult, replayCaptures } from "../../replay.js";
+import type { ReplayResult } from "../../replay.js";
 import {
   addReportOptions,
   type MemoryCliOptions,
   type OutputCliOptions,
   replayReportHook,
 } from "../../report/cli-output.js";
+import { isSharded, runReplayDriver, type ShardCliOptions, shardedConntrackS } from "../../shard/cli.js";
+import { ShardWorkerError } from "../../shard/index.js";
 
-export interface ReplayCliOptions {
+export interface ReplayCliOptions extends ShardCliOptions {
   dumpTable?: string;
   endTime?: number;
   list?: boolean;
@@ -62,7 +64,7 @@ export function printReplayResult(r: ReplayResult, o: ReplayCliOptions, profile:
   const now = r.endJiffies;
   let out = "";
   if (o.list) out += tableText(ct, now);
-  if (o.stats) out += conntrackSText(r.stats);
+  if (o.stats) out += isSharded(r) ? shardedConntrackS(r) : conntrackSText(r.stats);
   if (!o.quiet) {
     const live = ct.liveCount(now);
     const s = r.stats;
@@ -84,6 +86,10 @@ export function printReplayResult(r: ReplayResult, o: ReplayCliOptions, profile:
     if (profile.ignoredUnmodeled.length > 0)
       lines.push(`profile: not modelled, ignored: ${profile.ignoredUnmodeled.join(", ")}`);
     for (const n of profile.notes) lines.push(`note: ${n}`);
+    if (isSharded(r)) {
+      lines.push(`sharded: ${r.shards} shards on ${r.threads} worker threads (one global nf_conntrack_max)`);
+      if (r.interrupted) lines.push("interrupted (SIGINT): partial result, packets read before the signal");
+    }
     out += `${lines.map((l) => `# ${l}`).join("\n")}\n`;
   }
   return out;
@@ -122,6 +128,16 @@ export function register(program: Command): void {
     .option("--no-checksum", "nf_conntrack_checksum = 0 (do not reject bad L4 checksums)")
     .option("--seed <n>", "hash key / chain-limit PRNG seed", int("--seed"))
     .option("-q, --quiet", "no summary lines")
+    .option(
+      "--threads <n>",
+      "track on N worker threads (default with --shards: available CPUs); 0 = in-process",
+      int("--threads"),
+    )
+    .option(
+      "--shards <n>",
+      "conntrack shards (default: --threads; one global nf_conntrack_max)",
+      int("--shards"),
+    )
     .action(async (files: string[], o: ReplayCliOptions) => {
       const loaded = await loadSettings({
         profile: o.profile,
@@ -146,12 +162,20 @@ export function register(program: Command): void {
         process.exitCode = 2;
         return;
       }
-      const r = await replayCaptures(files, loaded.settings, {
-        gc: o.gc,
-        ...(o.seed !== undefined ? { seed: o.seed } : {}),
-        ...(o.endTime !== undefined ? { endTime: o.endTime } : {}),
-        ...(report?.replayOptions ?? {}),
-      });
+      let r: ReplayResult;
+      try {
+        r = await runReplayDriver(files, loaded.settings, o, {
+          gc: o.gc,
+          ...(o.seed !== undefined ? { seed: o.seed } : {}),
+          ...(o.endTime !== undefined ? { endTime: o.endTime } : {}),
+          ...(report?.replayOptions ?? {}),
+        });
+      } catch (e) {
+        if (!(e instanceof ShardWorkerError)) throw e;
+        process.stderr.write(`ctreplay replay: ${e.message}\n`);
+        process.exitCode = 1;
+        return;
+      }
       if (o.dumpTable !== undefined) {
         const text = tableJsonl(r.conntrack, r.endJiffies);
         if (o.dumpTable === "-") process.stdout.write(text);
@@ -162,6 +186,7 @@ export function register(program: Command): void {
       if (finished) process.stdout.write(finished.stdout);
       for (const e of r.captureErrors) process.stderr.write(`ctreplay replay: ${e.toString()}\n`);
       if (r.captureErrors.length > 0 || (finished?.code ?? 0) !== 0) process.exitCode = 2;
+      if (isSharded(r) && r.interrupted) process.exitCode = 130;
     });
   addReportOptions(program.commands.find((c) => c.name() === "replay")!);
 }

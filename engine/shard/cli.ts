@@ -1,0 +1,75 @@
+/**
+ * The sharded replay as the commands use it: --threads / --shards parsing, one entry point that picks
+ * the in-process driver (no flags: one table, one thread) or the worker-thread driver, SIGINT handling,
+ * and the per-shard `conntrack -S` text.
+ */
+import os from "node:os";
+import type { CtSettings } from "../conntrack/settings.js";
+import { type ReplayOptions, type ReplayResult, replayCaptures } from "../replay.js";
+import { conntrackS } from "../report/kernel-text.js";
+import type { ConntrackView } from "../stats/timeline.js";
+import { replaySharded, type ShardedReplayResult } from "./index.js";
+import { MAX_SHARDS } from "./protocol.js";
+import { addCounters } from "./snapshot.js";
+
+export interface ShardCliOptions {
+  threads?: number;
+  shards?: number;
+}
+
+/** Threads and shards to use; null = the in-process single-table driver. */
+export function shardPlan(o: ShardCliOptions): { threads: number; shards: number } | null {
+  if (o.threads === undefined && o.shards === undefined) return null;
+  if (o.threads === 0 && (o.shards ?? 1) <= 1) return null;
+  const shards = Math.min(MAX_SHARDS, Math.max(1, o.shards ?? o.threads ?? 1));
+  const threads = Math.min(shards, Math.max(1, o.threads ?? os.availableParallelism()));
+  return { threads, shards };
+}
+
+export function isSharded(r: ReplayResult): r is ShardedReplayResult {
+  return "perShard" in r;
+}
+
+/**
+ * Runs a replay with the driver the options ask for. The hooks are replayCaptures-style (report and
+ * timeline hooks); with shards they receive a view summed over the shards, which is all they read.
+ * SIGINT stops reading; the partial result is returned (interrupted = true).
+ */
+export async function runReplayDriver(
+  files: readonly string[],
+  settings: CtSettings,
+  o: ShardCliOptions,
+  opts: ReplayOptions,
+): Promise<ReplayResult | ShardedReplayResult> {
+  const plan = shardPlan(o);
+  if (plan === null) return replayCaptures(files, settings, opts);
+  const ac = new AbortController();
+  const onSigint = (): void => {
+    process.stderr.write("ctreplay: interrupted, finishing the packets already read\n");
+    ac.abort();
+  };
+  process.once("SIGINT", onSigint);
+  try {
+    const { onTick, conntrack: _unused, ...rest } = opts;
+    return await replaySharded(files, settings, {
+      ...rest,
+      ...plan,
+      signal: ac.signal,
+      // The timeline/report hooks only read the ConntrackView members of the table they are given.
+      ...(onTick ? { onTick: onTick as unknown as (t: number, v: ConntrackView) => void } : {}),
+    });
+  } finally {
+    process.off("SIGINT", onSigint);
+  }
+}
+
+/** `conntrack -S` with one line per shard (cpu=N), then the sum over shards. */
+export function shardedConntrackS(r: ShardedReplayResult): string {
+  const sum = addCounters({}, {}) as Record<string, number>;
+  let out = "";
+  r.perShard.forEach((s, i) => {
+    out += `${conntrackS(s as unknown as Record<string, number>, i)}\n`;
+    addCounters(sum, s as unknown as Record<string, number>);
+  });
+  return `${out}# sum over ${r.perShard.length} shards: ${conntrackS(sum, 0).replace(/^cpu=\S*\s*/, "")}\n`;
+}
