@@ -1,44 +1,69 @@
 /**
  * End-to-end replay packets/s (capture -> decode -> conntrack, kernel-default sysctls) on the bench
- * captures, in-process on one thread. The sharded (worker-thread) variant is compared here once the
- * sharding stage lands.
- * TODO(sharding): add a "sharded N workers" case next to "in-process" when engine/shard has a runner.
+ * captures: the single-table driver in-process, and the sharded driver with 1 worker thread and with one
+ * thread per core. Each case's final table (count, conntrack -S) is printed so the runs can be compared.
  */
+import os from "node:os";
 import { pathToFileURL } from "node:url";
 import { resolveSettings } from "../engine/conntrack/settings.js";
 import { replayCaptures } from "../engine/replay.js";
+import { replaySharded } from "../engine/shard/index.js";
 import { type BenchCaptureName, benchCapture } from "./captures.js";
 import { mpps, type PassResult, runPasses } from "./harness.js";
+
+interface TableEnd {
+  count: number;
+  stats: Record<string, number>;
+}
 
 export interface ReplayBenchReport {
   capture: string;
   packets: number;
   results: PassResult[];
-  /** Entries in the table at the end of the last pass, and conntrack -S style counters. */
-  count: number;
-  stats: Record<string, number>;
+  /** Per case: entries in the table at the end of its last pass and its conntrack -S style counters. */
+  tables: TableEnd[];
 }
 
 export async function benchReplay(quick = false): Promise<ReplayBenchReport[]> {
   const reports: ReplayBenchReport[] = [];
   const settings = resolveSettings();
+  const cores = Math.max(2, os.availableParallelism());
   for (const name of ["bench5m-headers", "bench5m"] as BenchCaptureName[]) {
     const cap = await benchCapture(name, quick);
-    let count = 0;
-    let stats: Record<string, number> = {};
+    const tables: TableEnd[] = [];
+    const keep = (i: number, count: number, stats: object): void => {
+      tables[i] = { count, stats: { ...stats } as Record<string, number> };
+    };
     const results = await runPasses(`replay: ${name} (${cap.packets} packets)`, [
       {
         name: "replay in-process",
         packets: cap.packets,
         pass: async () => {
           const r = await replayCaptures([cap.path], settings);
-          count = r.conntrack.count;
-          stats = { ...r.stats } as unknown as Record<string, number>;
+          keep(0, r.conntrack.count, r.stats);
+          return r.packets + r.afterEnd;
+        },
+      },
+      {
+        name: "sharded, 1 thread",
+        packets: cap.packets,
+        pass: async () => {
+          const r = await replaySharded([cap.path], settings, { threads: 1, shards: 1 });
+          keep(1, r.conntrack.count, r.stats);
+          return r.packets + r.afterEnd;
+        },
+      },
+      {
+        name: `sharded, ${cores} threads`,
+        packets: cap.packets,
+        pass: async () => {
+          const r = await replaySharded([cap.path], settings, { threads: cores, shards: cores });
+          keep(2, r.conntrack.count, r.stats);
           return r.packets + r.afterEnd;
         },
       },
     ]);
-    reports.push({ capture: name, packets: cap.packets, results, count, stats });
+    reports.push({ capture: name, packets: cap.packets, results, tables });
   }
   return reports;
 }
@@ -46,19 +71,21 @@ export async function benchReplay(quick = false): Promise<ReplayBenchReport[]> {
 export function printReplay(reports: ReplayBenchReport[]): void {
   for (const rep of reports) {
     console.log(`\nreplay ${rep.capture}: ${rep.packets} packets`);
-    for (const r of rep.results) {
+    rep.results.forEach((r, i) => {
+      const t = rep.tables[i];
+      const s = t?.stats ?? {};
       console.log(
         `  ${r.name.padEnd(22)} ${mpps(r.pps).padStart(11)}   best pass ${r.bestS.toFixed(2)} s = ` +
-          `${mpps(r.packets / r.bestS)} (${r.calls} passes)`,
+          `${mpps(r.packets / r.bestS)} (${r.calls} passes); table at end ${t?.count ?? "?"} entries, ` +
+          `new ${s.new ?? "?"}, drop ${s.drop ?? "?"}, early_drop ${s.early_drop ?? "?"}, invalid ${s.invalid ?? "?"}`,
       );
-    }
-    const s = rep.stats;
+    });
+    const [inproc, one, many] = rep.results;
     console.log(
-      `  table at end: ${rep.count} entries; new ${s.new ?? "?"}, drop ${s.drop ?? "?"}, ` +
-        `early_drop ${s.early_drop ?? "?"}, invalid ${s.invalid ?? "?"}`,
+      `  sharded/in-process: 1 thread ${(one.pps / inproc.pps).toFixed(2)}x, ` +
+        `${many.name.replace("sharded, ", "")} ${(many.pps / inproc.pps).toFixed(2)}x`,
     );
   }
-  console.log("  sharded replay: not benchmarked yet (no sharding runner in engine/shard)");
 }
 
 if (import.meta.url === pathToFileURL(process.argv[1] ?? "").href) {
