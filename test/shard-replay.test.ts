@@ -1,0 +1,247 @@
+/**
+ * Sharded replay (engine/shard) against the single-table driver: same final table, counters, ct states and
+ * timeline for every shard/thread count (--gc exact; --gc kernel: the documented bound), one global
+ * nf_conntrack_max, reproducibility, worker failure and interruption. Needs `npm run build` (the worker
+ * runs from dist/workers).
+ */
+import { existsSync, mkdtempSync, rmSync } from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { generateCapture } from "../captures/generate.js";
+import { tableJsonl } from "../engine/conntrack/dump.js";
+import type { GcMode } from "../engine/conntrack/gc.js";
+import { Conntrack } from "../engine/conntrack/nf-conntrack-in.js";
+import { type CtSettings, resolveSettings } from "../engine/conntrack/settings.js";
+import { L4_HDR_OK, L4_TUPLE_OK, NFPROTO_IPV4, PacketBatch, PK_IP } from "../engine/decode/packet-batch.js";
+import { type ReplayResult, replayCaptures } from "../engine/replay.js";
+import {
+  replaySharded,
+  type ShardedReplayResult,
+  ShardWorkerError,
+  shardWorkerFile,
+} from "../engine/shard/index.js";
+import { Timeline } from "../engine/stats/timeline.js";
+
+const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
+const corpus = path.resolve(repoRoot, "../shared/captures");
+const built = (() => {
+  try {
+    shardWorkerFile();
+    return true;
+  } catch {
+    return false;
+  }
+})();
+if (!built) console.log("shard tests skipped: dist/workers/shard-worker.js missing (run npm run build)");
+
+interface Run {
+  r: ReplayResult;
+  table: string;
+  rows: string;
+}
+
+async function single(file: string, settings: CtSettings, gc: GcMode): Promise<Run> {
+  const tl = new Timeline();
+  const r = await replayCaptures([file], settings, {
+    gc,
+    onTick: (t, ct) => tl.onTick(t, ct),
+    nextTick: () => tl.nextTick,
+  });
+  if (r.endTime !== null) tl.record(r.endTime, r.conntrack);
+  return { r, table: tableJsonl(r.conntrack, r.endJiffies), rows: JSON.stringify(tl.toRows()) };
+}
+
+async function sharded(
+  file: string,
+  settings: CtSettings,
+  gc: GcMode,
+  threads: number,
+  shards: number,
+  batchSize?: number,
+): Promise<Run> {
+  const tl = new Timeline();
+  const r = await replaySharded([file], settings, {
+    gc,
+    threads,
+    shards,
+    ...(batchSize !== undefined ? { batchSize } : {}),
+    onTick: (t, v) => tl.onTick(t, v),
+    nextTick: () => tl.nextTick,
+  });
+  if (r.endTime !== null) tl.record(r.endTime, r.conntrack);
+  return { r, table: tableJsonl(r.conntrack, r.endJiffies), rows: JSON.stringify(tl.toRows()) };
+}
+
+function expectSame(a: Run, b: Run): void {
+  expect(b.r.packets).toBe(a.r.packets);
+  expect(b.r.firstTime).toBe(a.r.firstTime);
+  expect(b.r.lastTime).toBe(a.r.lastTime);
+  expect(b.r.endJiffies).toBe(a.r.endJiffies);
+  expect(b.r.conntrack.count).toBe(a.r.conntrack.count);
+  expect(b.r.conntrack.clockBackwards).toBe(a.r.conntrack.clockBackwards);
+  expect({ ...b.r.stats }).toEqual({ ...a.r.stats });
+  expect({ ...b.r.ctstate }).toEqual({ ...a.r.ctstate });
+  expect(b.table).toBe(a.table);
+  expect(b.rows).toBe(a.rows);
+}
+
+const CONFIGS: [number, number][] = [
+  [1, 1],
+  [2, 2],
+  [2, 5],
+];
+
+describe.skipIf(!built || !existsSync(corpus))("sharded replay on the corpus (--gc exact)", () => {
+  for (const name of ["mixed-wireshark-samples-ns.pcapng", "tcp-echo-many-connections.pcap.gz"]) {
+    it(`${name}: every shard/thread count gives the single table`, async () => {
+      const file = path.join(corpus, name);
+      const settings = resolveSettings();
+      const a = await single(file, settings, "exact");
+      expect(a.r.conntrack.count).toBeGreaterThan(0);
+      for (const [threads, shards] of CONFIGS) {
+        // Small batches: many epochs, ticks falling inside batches.
+        const b = await sharded(file, settings, "exact", threads, shards, 1000);
+        expectSame(a, b);
+        const perShard = (b.r as ShardedReplayResult).perShard;
+        expect(perShard.length).toBe(shards);
+        if (shards > 1) expect(perShard.filter((s) => s.new > 0).length).toBeGreaterThan(1);
+      }
+    }, 120_000);
+  }
+});
+
+describe.skipIf(!built)("sharded replay on a generated capture", () => {
+  let dir = "";
+  let file = "";
+  beforeAll(async () => {
+    dir = mkdtempSync(path.join(os.tmpdir(), "ctreplay-shard-"));
+    file = path.join(dir, "gen.pcap");
+    const g = await generateCapture(file, { packets: 300_000, concurrent: 8000, seed: 11 });
+    if (typeof g === "string") throw new Error(g);
+  }, 120_000);
+  afterAll(() => {
+    if (dir) rmSync(dir, { recursive: true, force: true });
+  });
+
+  it("--gc exact: identical table, counters and timeline for 1, 2 and 5 shards", async () => {
+    const settings = resolveSettings();
+    const a = await single(file, settings, "exact");
+    expect(a.r.packets).toBeGreaterThan(250_000);
+    for (const [threads, shards] of CONFIGS)
+      expectSame(a, await sharded(file, settings, "exact", threads, shards));
+  }, 300_000);
+
+  it("--gc kernel: same live table and counters; the count differs only by expired entries not yet reaped", async () => {
+    const settings = resolveSettings();
+    const a = await single(file, settings, "kernel");
+    const b = await sharded(file, settings, "kernel", 2, 3);
+    expect(b.table).toBe(a.table); // the dump lists live entries only
+    const live = (r: ReplayResult): number => r.conntrack.liveCount(r.endJiffies);
+    expect(live(b.r)).toBe(live(a.r));
+    for (const k of ["new", "invalid", "drop", "early_drop", "insert_failed", "error"] as const)
+      expect(b.r.stats[k]).toBe(a.r.stats[k]);
+    expect({ ...b.r.ctstate }).toEqual({ ...a.r.ctstate });
+    // new - delete = count in both; what differs is which expired entries were reaped (lazy/gc).
+    for (const r of [a.r, b.r]) expect(r.stats.new - r.stats.delete).toBe(r.conntrack.count);
+    const diff = Math.abs(b.r.conntrack.count - a.r.conntrack.count);
+    expect(diff).toBeLessThanOrEqual(
+      Math.max(a.r.conntrack.count - live(a.r), b.r.conntrack.count - live(b.r)),
+    );
+    // Timeline: live column identical at every row.
+    const la = (JSON.parse(a.rows) as { live: number }[]).map((x) => x.live);
+    const lb = (JSON.parse(b.rows) as { live: number }[]).map((x) => x.live);
+    expect(lb).toEqual(la);
+  }, 300_000);
+
+  it("one global nf_conntrack_max: shards see each other's entries; deterministic run to run", async () => {
+    const max = 3000;
+    const settings = resolveSettings({ nf_conntrack_max: max });
+    const a = await single(file, settings, "exact");
+    expect(a.r.stats.drop + a.r.stats.early_drop).toBeGreaterThan(0);
+    const batch = 512;
+    const b = await sharded(file, settings, "exact", 2, 4, batch);
+    const c = await sharded(file, settings, "exact", 2, 4, batch);
+    expectSame(b, c); // reproducible even with table-full events
+    // Without a global count each of 4 shards would admit up to max entries.
+    const peak = Math.max(...(JSON.parse(b.rows) as { count: number }[]).map((x) => x.count));
+    expect(peak).toBeLessThanOrEqual(max + batch);
+    expect(b.r.conntrack.count).toBeLessThanOrEqual(max + batch);
+    // Other shards' allocations are seen one epoch late and early_drop only scans the shard's own
+    // chains, so table-full outcomes are close to one table's, not equal (docs/sharding.md).
+    const dropsA = a.r.stats.drop + a.r.stats.early_drop;
+    const dropsB = b.r.stats.drop + b.r.stats.early_drop;
+    console.log(`table full, max ${max}: one table drop+early_drop ${dropsA}, 4 shards ${dropsB}`);
+    expect(dropsB).toBeGreaterThan(0);
+    expect(Math.abs(dropsB - dropsA) / dropsA).toBeLessThan(0.2);
+    expect(b.r.stats.new - b.r.stats.delete).toBe(b.r.conntrack.count);
+  }, 300_000);
+
+  it("a failing worker is an error naming the file and packet; the pools are gone afterwards", async () => {
+    const settings = resolveSettings();
+    const err = await replaySharded([file], settings, { threads: 2, shards: 2, failAtPacket: 12345 }).catch(
+      (e: unknown) => e,
+    );
+    expect(err).toBeInstanceOf(ShardWorkerError);
+    const e = err as ShardWorkerError;
+    expect(e.file).toBe(file);
+    expect(e.packetNo).toBe(12345);
+    expect(e.message).toContain(`${file}: packet 12345: shard worker failed`);
+    const workers = process.getActiveResourcesInfo().filter((x) => x === "Worker" || x === "MessagePort");
+    expect(workers.length).toBe(0);
+  }, 120_000);
+
+  it("an abort signal stops reading and still returns the partial result", async () => {
+    const settings = resolveSettings();
+    const ac = new AbortController();
+    let seen = 0;
+    const r = await replaySharded([file], settings, {
+      threads: 2,
+      signal: ac.signal,
+      onProgress: (p) => {
+        seen = p.packets;
+        if (p.packets > 50_000) ac.abort();
+      },
+    });
+    expect(r.interrupted).toBe(true);
+    expect(r.packets).toBeGreaterThan(50_000);
+    expect(r.packets).toBeLessThan(250_000);
+    expect(seen).toBeGreaterThan(0);
+    expect(r.conntrack.count).toBeGreaterThan(0);
+    expect(r.stats.new - r.stats.delete).toBe(r.conntrack.count);
+  }, 120_000);
+});
+
+describe("countOthers: the core's global-count hook", () => {
+  it("entries in other shards count toward nf_conntrack_max", () => {
+    const settings = resolveSettings({ nf_conntrack_max: 2 });
+    const pkt = new PacketBatch(8);
+    const row = (i: number, sport: number): void => {
+      pkt.clearRow(i);
+      pkt.kind[i] = PK_IP;
+      pkt.l3[i] = NFPROTO_IPV4;
+      pkt.proto[i] = 17;
+      pkt.src[i * 4] = 0x0a000001;
+      pkt.dst[i * 4] = 0x0a000002;
+      pkt.sport[i] = sport;
+      pkt.dport[i] = 53;
+      pkt.l4len[i] = 20;
+      pkt.payload[i] = 12;
+      pkt.l4flags[i] = L4_TUPLE_OK | L4_HDR_OK;
+      pkt.tsSec[i] = 1000;
+    };
+    row(0, 1000);
+    row(1, 1001);
+    const alone = new Conntrack(settings);
+    alone.process(pkt, 0);
+    alone.process(pkt, 1);
+    expect(alone.count).toBe(2);
+    const shard = new Conntrack(settings);
+    shard.countOthers = 1;
+    shard.process(pkt, 0);
+    shard.process(pkt, 1); // 1 here + 1 in another shard = max: table full (early_drop or drop)
+    expect(shard.count + shard.countOthers).toBeLessThanOrEqual(2);
+    expect(shard.stats.drop + shard.stats.early_drop).toBe(1);
+  });
+});
