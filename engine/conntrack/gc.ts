@@ -125,7 +125,6 @@ export class KernelGc implements CtGc {
     let nextRun = this.avgTimeout;
     let count = this.avgCount;
     let now = t;
-    const endTime = (t + this.maxDuration) >>> 0;
     let units = 0;
     let expiredCount = 0;
     let early = false;
@@ -135,8 +134,13 @@ export class KernelGc implements CtGc {
       units = hsize - i;
       i = hsize;
     }
+    // Time advances with the work done: now = t + floor(units * (maxDuration + 1) / budget), computed only
+    // where it is read (a non-empty bucket, a yield); past endTime exactly when units >= budget.
+    const md1 = this.maxDuration + 1;
+    const budget = this.budget;
     scan: while (i < hsize) {
       let node = table.head[i]!;
+      if (node !== NIL) now = (t + Math.floor((units * md1) / budget)) >>> 0;
       while (node !== NIL) {
         const store = table.store;
         const ct = node >> 1;
@@ -178,8 +182,8 @@ export class KernelGc implements CtGc {
       }
       units += 1;
       i++;
-      now = (t + Math.floor((units * (this.maxDuration + 1)) / this.budget)) >>> 0;
-      if (jdiff(now, endTime) > 0 && i < hsize) {
+      if (units >= budget && i < hsize) {
+        now = (t + Math.floor((units * md1) / budget)) >>> 0;
         this.avgTimeout = nextRun;
         this.avgCount = count;
         this.nextBucket = i;
