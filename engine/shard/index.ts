@@ -28,7 +28,7 @@ import {
   type ShardFinal,
   type ShardSample,
   SYNC_ABORT,
-  SYNC_COUNTS,
+  syncWords,
 } from "./protocol.js";
 import { MergedView } from "./sample.js";
 import { shardOf } from "./shard-hash.js";
@@ -58,8 +58,19 @@ export interface ShardedReplayResult extends ReplayResult {
   perShard: CtStatsCounters[];
   /** The replay stopped early (signal): the result covers the packets read before. */
   interrupted: boolean;
-  /** Where the main thread's time went (ms): read+decode+shard hash, waiting for free batches / ticks. */
-  timing: { decodeMs: number; waitMs: number; tasks: number };
+  /**
+   * Where the time went (ms). Main thread: read+decode+shard assignment, waiting for free batches / tick
+   * samples, merging the shards' tables at the end. Per worker thread: time in tasks (tracking, ticks) and
+   * waiting at the epoch barrier within them.
+   */
+  timing: {
+    decodeMs: number;
+    waitMs: number;
+    mergeMs: number;
+    tasks: number;
+    threadBusyMs: number[];
+    threadBarrierMs: number[];
+  };
 }
 
 /** A shard worker failed (a bug): where in the capture it happened. */
@@ -129,7 +140,7 @@ export async function replaySharded(
       busy: Promise.resolve(),
     });
   }
-  const syncBuf = new SharedArrayBuffer(4 * (SYNC_COUNTS + 2 * shards));
+  const syncBuf = new SharedArrayBuffer(4 * syncWords(shards));
   const sync = new Int32Array(syncBuf);
   const chainBuf = onTick ? new SharedArrayBuffer(4 * settings.buckets) : null;
   const view = new MergedView(chainBuf ? new Int32Array(chainBuf) : null);
@@ -165,6 +176,7 @@ export async function replaySharded(
   const pools: Piscina[] = [];
   let failure: ShardWorkerError | null = null;
   let epoch = 0;
+  let rowsPosted = 0;
   let tasks = 0;
   let decodeMs = 0;
   let waitMs = 0;
@@ -205,6 +217,7 @@ export async function replaySharded(
     const msg: RunTask = {
       op: "run",
       epoch,
+      rowsBefore: rowsPosted | 0,
       slot: slot.index,
       from,
       to,
@@ -212,6 +225,7 @@ export async function replaySharded(
       clock: clockStarted ? [maxSec, maxNsec] : null,
       tick,
     };
+    rowsPosted += to - from;
     slot.pending = true;
     const p = Promise.all(pools.map((pool) => pool.run(msg) as Promise<ShardSample[] | null>)).then((r) =>
       r.flatMap((x) => x ?? []),
@@ -458,8 +472,12 @@ export async function replaySharded(
     waitMs += performance.now() - w0;
     finals.sort((a, b) => a.shard - b.shard);
     const endJiffies = clockStarted ? clock.wrap(rawNow) : 0;
+    const m0 = performance.now();
     const merged = mergeShards(settings, { gc, seed }, finals, start, endJiffies);
     merged.clockBackwards = clockBackwards;
+    const mergeMs = performance.now() - m0;
+    const byThread = (k: "busyMs" | "barrierMs"): number[] =>
+      Array.from({ length: threads }, (_, w) => finals.find((x) => x.shard % threads === w)?.[k] ?? 0);
     return {
       conntrack: merged,
       stats: merged.stats,
@@ -478,7 +496,14 @@ export async function replaySharded(
       threads,
       perShard: finals.map((x) => x.stats),
       interrupted,
-      timing: { decodeMs, waitMs, tasks },
+      timing: {
+        decodeMs,
+        waitMs,
+        mergeMs,
+        tasks,
+        threadBusyMs: byThread("busyMs"),
+        threadBarrierMs: byThread("barrierMs"),
+      },
     };
   } catch (e) {
     Atomics.store(sync, SYNC_ABORT, 1);

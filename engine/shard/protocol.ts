@@ -12,10 +12,17 @@ export const SHARD_SKIP = 255;
 /** Most shards one replay can use (the shard column is a byte; 255 = skip). */
 export const MAX_SHARDS = 254;
 
-/** sync Int32Array layout: [0] arrivals (shard-epochs finished), [1] abort flag, then 2 x shards counts. */
+/**
+ * sync Int32Array layout: [0] arrivals (shard-epochs finished), [1] abort flag, then per shard: its count
+ * at the end of the last two epochs (by epoch parity), its largest count at any epoch end so far, and the
+ * replay's row total at its last epoch end. syncWords(shards) is the length.
+ */
 export const SYNC_ARRIVALS = 0;
 export const SYNC_ABORT = 1;
 export const SYNC_COUNTS = 2;
+export const syncPeak = (shards: number): number => SYNC_COUNTS + 2 * shards;
+export const syncRows = (shards: number): number => SYNC_COUNTS + 3 * shards;
+export const syncWords = (shards: number): number => SYNC_COUNTS + 4 * shards;
 
 export interface InitTask {
   op: "init";
@@ -44,6 +51,8 @@ export interface RunTask {
   op: "run";
   /** 1-based task sequence number: the epoch. */
   epoch: number;
+  /** Rows handed to the shards before this epoch (mod 2^32). */
+  rowsBefore: number;
   slot: number;
   from: number;
   to: number;
@@ -88,4 +97,7 @@ export interface ShardFinal {
   /** Linked entries packed ENTRY_WORDS u32 words each (see snapshot.ts). */
   entries: Uint32Array;
   n: number;
+  /** The owning thread's time in run tasks, and in the epoch barrier within them (ms). */
+  busyMs: number;
+  barrierMs: number;
 }
