@@ -48,7 +48,8 @@ export function sumBytes(buf: Uint8Array, start: number, len: number): number {
   const end = start + len;
   let acc = 0;
   let p = start;
-  const abs0 = buf.byteOffset + start;
+  const byteOffset = buf.byteOffset;
+  const abs0 = byteOffset + start;
   // Head: bytes until the absolute address is 4-aligned (weight 256 at even distance from start).
   let head = (4 - (abs0 & 3)) & 3;
   if (head > len) head = len;
@@ -56,7 +57,7 @@ export function sumBytes(buf: Uint8Array, start: number, len: number): number {
   const nWords = (end - p) >>> 2;
   if (nWords > 0) {
     const w = words(buf);
-    let i = (buf.byteOffset + p) >>> 2;
+    let i = (byteOffset + p) >>> 2;
     const iEnd = i + nWords;
     let s = 0;
     while (i < iEnd) {
