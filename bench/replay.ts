@@ -19,14 +19,17 @@ interface TableEnd {
 export interface ReplayBenchReport {
   capture: string;
   packets: number;
+  /** nf_conntrack_max of the runs (0 = unlimited). */
+  max: number;
   results: PassResult[];
   /** Per case: entries in the table at the end of its last pass and its conntrack -S style counters. */
   tables: TableEnd[];
 }
 
-export async function benchReplay(quick = false): Promise<ReplayBenchReport[]> {
+/** `ctMax`: nf_conntrack_max for the runs (default: the kernel default; 0 = unlimited). */
+export async function benchReplay(quick = false, ctMax?: number): Promise<ReplayBenchReport[]> {
   const reports: ReplayBenchReport[] = [];
-  const settings = resolveSettings();
+  const settings = resolveSettings(ctMax !== undefined ? { nf_conntrack_max: ctMax } : {});
   const cores = Math.max(2, os.availableParallelism());
   for (const name of ["bench5m-headers", "bench5m"] as BenchCaptureName[]) {
     const cap = await benchCapture(name, quick);
@@ -34,7 +37,7 @@ export async function benchReplay(quick = false): Promise<ReplayBenchReport[]> {
     const keep = (i: number, count: number, stats: object): void => {
       tables[i] = { count, stats: { ...stats } as Record<string, number> };
     };
-    const results = await runPasses(`replay: ${name} (${cap.packets} packets)`, [
+    const results = await runPasses(`replay: ${name} (${cap.packets} packets, max ${settings.max})`, [
       {
         name: "replay in-process",
         packets: cap.packets,
@@ -63,14 +66,14 @@ export async function benchReplay(quick = false): Promise<ReplayBenchReport[]> {
         },
       },
     ]);
-    reports.push({ capture: name, packets: cap.packets, results, tables });
+    reports.push({ capture: name, packets: cap.packets, max: settings.max, results, tables });
   }
   return reports;
 }
 
 export function printReplay(reports: ReplayBenchReport[]): void {
   for (const rep of reports) {
-    console.log(`\nreplay ${rep.capture}: ${rep.packets} packets`);
+    console.log(`\nreplay ${rep.capture}: ${rep.packets} packets, nf_conntrack_max ${rep.max}`);
     rep.results.forEach((r, i) => {
       const t = rep.tables[i];
       const s = t?.stats ?? {};
@@ -88,6 +91,12 @@ export function printReplay(reports: ReplayBenchReport[]): void {
   }
 }
 
+/** `--ct-max N` on the command line, else undefined. */
+export function ctMaxArg(argv: string[]): number | undefined {
+  const at = argv.indexOf("--ct-max");
+  return at >= 0 ? Number(argv[at + 1]) : undefined;
+}
+
 if (import.meta.url === pathToFileURL(process.argv[1] ?? "").href) {
-  printReplay(await benchReplay(process.argv.includes("--quick")));
+  printReplay(await benchReplay(process.argv.includes("--quick"), ctMaxArg(process.argv)));
 }

@@ -1,9 +1,10 @@
 /**
  * Runs every bench: `npm run bench` (full 5M-packet captures, generated once into the cache dir) or
- * `node dist/bench/run.js --quick` (a tenth of the size). `--only read-decode|replay` picks one.
+ * `node dist/bench/run.js --quick` (a tenth of the size). `--only read-decode|replay` picks one;
+ * `--ct-max N` sets nf_conntrack_max for the replay bench (0 = unlimited; default the kernel's).
  */
 import { benchReadDecode, printReadDecode } from "./read-decode.js";
-import { benchReplay, printReplay } from "./replay.js";
+import { benchReplay, ctMaxArg, printReplay } from "./replay.js";
 
 const quick = process.argv.includes("--quick");
 const onlyAt = process.argv.indexOf("--only");
@@ -14,5 +15,5 @@ if (only === undefined || only === "read-decode") {
   printReadDecode(rd);
 }
 if (only === undefined || only === "replay") {
-  printReplay(await benchReplay(quick));
+  printReplay(await benchReplay(quick, ctMaxArg(process.argv)));
 }
