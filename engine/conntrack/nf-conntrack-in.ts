@@ -490,7 +490,10 @@ export class Conntrack implements CtContext, GcHost {
 
   forEachEntry(cb: (ct: number) => void): void {
     const table = this.table;
-    for (let ct = 0; ct < table.capacity; ct++) if (table.isLinked(ct)) cb(ct);
+    // inUse (one byte per entry) skips free slots before the link check reads nodeBucket.
+    const inUse = table.inUse;
+    const nodeBucket = table.nodeBucket;
+    for (let ct = 0; ct < inUse.length; ct++) if (inUse[ct] === 1 && nodeBucket[ct * 2] !== NIL) cb(ct);
   }
 
   /** Entries in the table not expired at nowJiffies (what conntrack -L lists), counted without a dump. */

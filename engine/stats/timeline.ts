@@ -144,6 +144,10 @@ export class Timeline {
   private readonly scratch = new Float64Array(NCOL);
   private scanNow = 0;
   private scanCt: ConntrackView | null = null;
+  // The view's columns for the current scan (read once per tick, not per entry).
+  private scanStatus: Uint32Array<ArrayBufferLike> = new Uint32Array(0);
+  private scanState: Uint8Array<ArrayBufferLike> = new Uint8Array(0);
+  private scanProto: Uint8Array<ArrayBufferLike> = new Uint8Array(0);
   private readonly visit: (ct: number) => void;
 
   constructor(opts: TimelineOptions = {}) {
@@ -153,18 +157,16 @@ export class Timeline {
     this.targetTicks = opts.targetTicks ?? 200;
     this.rows = new Float64Array(64 * NCOL);
     this.visit = (ct: number): void => {
-      const v = this.scanCt!;
       const s = this.scratch;
-      const status = v.store.status[ct]!;
-      if (v.isExpired(ct, this.scanNow)) s[C_EXPIRED]!++;
+      const status = this.scanStatus[ct]!;
+      if (this.scanCt!.isExpired(ct, this.scanNow)) s[C_EXPIRED]!++;
       else s[C_LIVE]!++;
       if ((status & IPS_ASSURED) !== 0) s[C_ASSURED]!++;
       if ((status & IPS_SEEN_REPLY) === 0) s[C_UNREPLIED]!++;
-      const proto = v.store.l4proto[ct]!;
-      const pi = PROTO_INDEX[proto]!;
+      const pi = PROTO_INDEX[this.scanProto[ct]!]!;
       s[C_PROTO + pi]!++;
       if (pi === 0) {
-        const st = v.store.state[ct]!;
+        const st = this.scanState[ct]!;
         if (st < TCP_STATES.length) s[C_TCP + st]!++;
       }
     };
@@ -198,6 +200,9 @@ export class Timeline {
     s[C_COUNT] = ct.count;
     this.scanNow = ct.jiffiesAt(tSec);
     this.scanCt = ct;
+    this.scanStatus = ct.store.status;
+    this.scanState = ct.store.state;
+    this.scanProto = ct.store.l4proto;
     ct.forEachEntry(this.visit);
     this.scanCt = null;
     const ch = ct.chainStats();
