@@ -256,7 +256,7 @@ export async function replaySharded(
     const p = post(slot, from, to, at);
     slot.scan = to;
     // Decode ahead while the shards run up to the tick.
-    if (!inputDone && ready.length <= 1 && !slots[nextSlot % K]!.pending) await decodeNext();
+    while (!inputDone && ready.length < K - 1 && !slots[nextSlot % K]!.pending) await decodeNext();
     const w0 = performance.now();
     let samples: ShardSample[];
     try {
