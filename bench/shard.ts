@@ -9,7 +9,7 @@
 import { readFileSync, writeFileSync } from "node:fs";
 import { pathToFileURL } from "node:url";
 import { resolveSettings } from "../engine/conntrack/settings.js";
-import { replayCaptures } from "../engine/replay.js";
+import { type ReplayProgress, replayCaptures } from "../engine/replay.js";
 import { replaySharded, type ShardedReplayResult } from "../engine/shard/index.js";
 import { Timeline } from "../engine/stats/timeline.js";
 import { benchCapture } from "./captures.js";
@@ -28,6 +28,13 @@ function resetPeakRss(): void {
     // not Linux or not permitted: the peak then covers every earlier case too
   }
 }
+
+/** The span hint the CLI's report hook gives the timeline (engine/report/cli-output.ts). */
+const hint =
+  (tl: Timeline) =>
+  (p: ReplayProgress): void => {
+    if (p.files === 1 && p.totalBytes) tl.progressHint(p.bytesRead / p.totalBytes);
+  };
 
 export interface ShardBenchCase {
   name: string;
@@ -67,7 +74,9 @@ export async function benchShard(
       const r = await replaySharded([cap.path], settings, {
         threads,
         shards: threads,
-        ...(timeline ? { onTick: (t, v) => tl.onTick(t, v), nextTick: () => tl.nextTick } : {}),
+        ...(timeline
+          ? { onTick: (t, v) => tl.onTick(t, v), nextTick: () => tl.nextTick, onProgress: hint(tl) }
+          : {}),
       });
       timings.set(`sharded, ${threads} thread${threads > 1 ? "s" : ""}`, r.timing);
       return { packets: r.packets, afterEnd: r.afterEnd, count: r.conntrack.count };
@@ -76,7 +85,9 @@ export async function benchShard(
     wrap("in-process, 1 table", async () => {
       const tl = new Timeline();
       const r = await replayCaptures([cap.path], settings, {
-        ...(timeline ? { onTick: (t, ct) => tl.onTick(t, ct), nextTick: () => tl.nextTick } : {}),
+        ...(timeline
+          ? { onTick: (t, ct) => tl.onTick(t, ct), nextTick: () => tl.nextTick, onProgress: hint(tl) }
+          : {}),
       });
       return { packets: r.packets, afterEnd: r.afterEnd, count: r.conntrack.count };
     }),

@@ -6,7 +6,7 @@
  * See docs/sharding.md.
  */
 import { Conntrack } from "../engine/conntrack/nf-conntrack-in.js";
-import { PacketBatch, PK_NONE } from "../engine/decode/packet-batch.js";
+import { PacketBatch, PK_NONE, packetBatchBytes } from "../engine/decode/packet-batch.js";
 import {
   type FinishTask,
   type InitTask,
@@ -42,7 +42,8 @@ let started = false;
 let busyMs = 0;
 let barrierMs = 0;
 /** One PK_NONE row: processing it only moves a shard's clock (and its GC) to that row's time. */
-const clockRow = new PacketBatch(8);
+// Backed by a SAB like the ring's batches, so the tracker code sees one kind of typed array.
+const clockRow = new PacketBatch(8, new SharedArrayBuffer(packetBatchBytes(8)));
 clockRow.kind[0] = PK_NONE;
 
 function moveClock(ct: Conntrack, at: [number, number]): void {

@@ -268,8 +268,8 @@ export async function replaySharded(
     waitMs += performance.now() - w0;
     samples.sort((a, b) => a.shard - b.shard);
     view.load(samples);
+    view.takeChains();
     onTick!(at, view);
-    view.resetChains();
     if (opts.nextTick === undefined) gridNext = (Number.isFinite(gridNext) ? gridNext : at) + interval;
     const n = nextTick();
     tickAt = n > at ? n : at + interval; // a hook that does not move on gets the fixed grid

@@ -123,26 +123,29 @@ export class MergedView implements ConntrackView {
     return 0;
   }
 
+  private chainSummary = { buckets: 0, used: 0, maxLen: 0, meanLen: 0 };
+
   /** Chain statistics of the summed per-bucket lengths (equal to one table's with the same seed). */
   chainStats(): { buckets: number; used: number; maxLen: number; meanLen: number } {
+    return { ...this.chainSummary };
+  }
+
+  /** Reads the shards' summed chain lengths and clears them for the next tick (one pass). */
+  takeChains(): void {
     const c = this.chains;
-    if (c === null) return { buckets: 0, used: 0, maxLen: 0, meanLen: 0 };
+    if (c === null) return;
     let used = 0;
     let maxLen = 0;
     let nodes = 0;
     for (let b = 0; b < c.length; b++) {
       const n = c[b]!;
       if (n > 0) {
+        c[b] = 0;
         used++;
         nodes += n;
         if (n > maxLen) maxLen = n;
       }
     }
-    return { buckets: c.length, used, maxLen, meanLen: used > 0 ? nodes / used : 0 };
-  }
-
-  /** Clears the shared chain lengths for the next tick. */
-  resetChains(): void {
-    this.chains?.fill(0);
+    this.chainSummary = { buckets: c.length, used, maxLen, meanLen: used > 0 ? nodes / used : 0 };
   }
 }
