@@ -12,15 +12,18 @@ let viewA: Uint32Array = new Uint32Array(0);
 let viewBufB: ArrayBufferLike | null = null;
 let viewB: Uint32Array = new Uint32Array(0);
 
-// The last byte array seen: most calls pass the same capture chunk, found without reading `.buffer`.
+// The last byte array seen, with its word view and byteOffset: most calls pass the same capture chunk, found
+// without reading `.buffer` or `.byteOffset` (accessors that optimized code calls generically when it has
+// seen both Node Buffers and plain Uint8Arrays).
 let lastBytes: Uint8Array | null = null;
 let lastWords: Uint32Array = viewA;
+let lastOffset = 0;
 
-function words(buf: Uint8Array): Uint32Array {
-  if (buf === lastBytes) return lastWords;
+function select(buf: Uint8Array): void {
+  if (buf === lastBytes) return;
   lastBytes = buf;
   lastWords = wordsOf(buf.buffer);
-  return lastWords;
+  lastOffset = buf.byteOffset;
 }
 
 function wordsOf(ab: ArrayBufferLike): Uint32Array {
@@ -48,7 +51,8 @@ export function sumBytes(buf: Uint8Array, start: number, len: number): number {
   const end = start + len;
   let acc = 0;
   let p = start;
-  const byteOffset = buf.byteOffset;
+  select(buf);
+  const byteOffset = lastOffset;
   const abs0 = byteOffset + start;
   // Head: bytes until the absolute address is 4-aligned (weight 256 at even distance from start).
   let head = (4 - (abs0 & 3)) & 3;
@@ -56,7 +60,7 @@ export function sumBytes(buf: Uint8Array, start: number, len: number): number {
   for (let k = 0; k < head; k++, p++) acc += (p - start) & 1 ? buf[p]! : buf[p]! << 8;
   const nWords = (end - p) >>> 2;
   if (nWords > 0) {
-    const w = words(buf);
+    const w = lastWords;
     let i = (byteOffset + p) >>> 2;
     const iEnd = i + nWords;
     let s = 0;
