@@ -46,8 +46,21 @@ export function checkInvariants(ct: Conntrack): string[] {
     }
   }
   let nodes = 0;
-  for (let b = 0; b < table.buckets; b++) for (let n = table.head[b]!; n !== NIL; n = table.next[n]!) nodes++;
+  let used = 0;
+  let longest = 0;
+  for (let b = 0; b < table.buckets; b++) {
+    let len = 0;
+    for (let n = table.head[b]!; n !== NIL; n = table.next[n]!) len++;
+    if (table.chainLen[b] !== len) out.push(`bucket ${b}: chainLen ${table.chainLen[b]} != ${len} nodes`);
+    nodes += len;
+    if (len > 0) used++;
+    if (len > longest) longest = len;
+  }
   if (nodes !== 2 * linked) out.push(`chains hold ${nodes} nodes for ${linked} entries`);
+  // Chain statistics the table keeps incrementally.
+  if (table.nodes !== nodes) out.push(`table.nodes ${table.nodes} != ${nodes}`);
+  if (table.usedBuckets !== used) out.push(`usedBuckets ${table.usedBuckets} != ${used}`);
+  if (table.maxChain !== longest) out.push(`maxChain ${table.maxChain} != ${longest}`);
   if (ct.count !== linked) out.push(`count ${ct.count} != linked ${linked}`);
   if (ct.count !== live + expired) out.push(`count ${ct.count} != live ${live} + expired ${expired}`);
   if (inUse !== ct.count) out.push(`inUse ${inUse} != count ${ct.count}`);
