@@ -3,13 +3,14 @@
  * ReplayReport (the one place that knows the driver's result shape).
  */
 import type { CtSettings } from "../conntrack/settings.js";
-import { type ReplayResult, replayCaptures } from "../replay.js";
+import type { ReplayResult } from "../replay.js";
+import { runReplayDriver, type ShardCliOptions } from "../shard/cli.js";
 import type { MemoryModel } from "../stats/memory.js";
 import type { Timeline } from "../stats/timeline.js";
 import { buildReplayReport, type ReplayReport } from "./model.js";
 import { startProgress } from "./progress.js";
 
-export interface RunOptions {
+export interface RunOptions extends ShardCliOptions {
   label?: string;
   endTime?: number;
   gc?: "kernel" | "exact";
@@ -33,7 +34,11 @@ export async function runReplay(
   const bytesByFile = new Map<number, number>();
   let bar: ReturnType<typeof startProgress> | null = null;
   let barFile = -1;
-  const result = await replayCaptures(files, settings, {
+  const shard: ShardCliOptions = {
+    ...(opts.threads !== undefined ? { threads: opts.threads } : {}),
+    ...(opts.shards !== undefined ? { shards: opts.shards } : {}),
+  };
+  const result = await runReplayDriver(files, settings, shard, {
     ...(opts.endTime !== undefined ? { endTime: opts.endTime } : {}),
     ...(opts.gc !== undefined ? { gc: opts.gc } : {}),
     ...(opts.seed !== undefined ? { seed: opts.seed } : {}),

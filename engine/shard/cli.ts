@@ -4,6 +4,7 @@
  * and the per-shard `conntrack -S` text.
  */
 import os from "node:os";
+import { type Command, InvalidArgumentError } from "commander";
 import type { CtSettings } from "../conntrack/settings.js";
 import { type ReplayOptions, type ReplayResult, replayCaptures } from "../replay.js";
 import { conntrackS } from "../report/kernel-text.js";
@@ -15,6 +16,34 @@ import { addCounters } from "./snapshot.js";
 export interface ShardCliOptions {
   threads?: number;
   shards?: number;
+}
+
+function count(name: string) {
+  return (v: string): number => {
+    const n = Number(v);
+    if (!Number.isInteger(n) || n < 0)
+      throw new InvalidArgumentError(`${name} must be a non-negative integer`);
+    return n;
+  };
+}
+
+/** --threads / --shards for commands that replay through runReplayDriver (size, compare, check). */
+export function addShardOptions(cmd: Command): Command {
+  return cmd
+    .option("--threads <n>", "track on N worker threads (0 = in-process)", count("--threads"))
+    .option(
+      "--shards <n>",
+      "conntrack shards (default: --threads; one global nf_conntrack_max)",
+      count("--shards"),
+    );
+}
+
+/** The shard options of parsed CLI options, without absent keys. */
+export function shardOptions(o: ShardCliOptions): ShardCliOptions {
+  return {
+    ...(o.threads !== undefined ? { threads: o.threads } : {}),
+    ...(o.shards !== undefined ? { shards: o.shards } : {}),
+  };
 }
 
 /** Threads and shards to use; null = the in-process single-table driver. */

@@ -27,12 +27,13 @@ import {
 } from "../../report/cli-output.js";
 import { type JUnitCase, renderJUnit } from "../../report/junit.js";
 import { runReplay } from "../../report/run.js";
+import { addShardOptions, type ShardCliOptions, shardOptions } from "../../shard/cli.js";
 import { Timeline } from "../../stats/timeline.js";
 import { VERSION } from "../version.js";
 
 export const CHECK_SCHEMA = "ctreplay.check/1";
 
-interface CheckCliOptions extends MemoryCliOptions {
+interface CheckCliOptions extends MemoryCliOptions, ShardCliOptions {
   baseline: string;
   updateBaseline?: boolean;
   tolerance: string[];
@@ -107,6 +108,7 @@ export function register(program: Command): void {
     .option("--buckets <n>", "nf_conntrack_buckets", positiveInt)
     .option("--hz <n>", "kernel CONFIG_HZ", positiveInt)
     .option("--no-checksum", "nf_conntrack_checksum = 0");
+  addShardOptions(cmd);
   addMemoryOptions(cmd);
   cmd.action(async (inputs: string[], o: CheckCliOptions) => {
     const usage = (msg: string): void => {
@@ -161,7 +163,10 @@ export function register(program: Command): void {
     };
     for (const f of files) {
       const key = keyOf(f);
-      const { report } = await runReplay([f], settings, mem, new Timeline(), { progress: false });
+      const { report } = await runReplay([f], settings, mem, new Timeline(), {
+        progress: false,
+        ...shardOptions(o),
+      });
       if (report.errors.length > 0) {
         results.push({ capture: key, status: "error", checks: [], notes: report.errors });
         cases.push({

@@ -19,8 +19,9 @@ import {
 import { buildCompareReport, renderCompareText } from "../../report/compare-report.js";
 import type { ReplayReport } from "../../report/model.js";
 import { runReplay } from "../../report/run.js";
+import { addShardOptions, type ShardCliOptions, shardOptions } from "../../shard/cli.js";
 
-interface CompareCliOptions extends MemoryCliOptions, OutputCliOptions {
+interface CompareCliOptions extends MemoryCliOptions, OutputCliOptions, ShardCliOptions {
   profile: string[];
   sysctl: string[];
   max?: number;
@@ -55,6 +56,7 @@ export function register(program: Command): void {
     .option("--buckets <n>", "nf_conntrack_buckets for every profile", positiveInt)
     .option("--hz <n>", "kernel CONFIG_HZ", positiveInt)
     .option("--no-checksum", "nf_conntrack_checksum = 0");
+  addShardOptions(cmd);
   addOutputOptions(addMemoryOptions(cmd));
   cmd.action(async (captures: string[], o: CompareCliOptions) => {
     if (o.profile.length === 0) return fail("give at least one --profile FILE");
@@ -77,7 +79,10 @@ export function register(program: Command): void {
       let label = p === undefined ? "defaults" : path.basename(p).replace(/\.conf$/, "");
       while (used.has(label)) label = `${label}'`;
       used.add(label);
-      const { report } = await runReplay(captures, loaded.settings, mem, timelineFor(o), { label });
+      const { report } = await runReplay(captures, loaded.settings, mem, timelineFor(o), {
+        label,
+        ...shardOptions(o),
+      });
       if (report.errors.length > 0) {
         for (const e of report.errors) process.stderr.write(`ctreplay compare: ${e}\n`);
         process.exitCode = 2;

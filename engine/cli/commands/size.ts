@@ -21,9 +21,10 @@ import {
 import { runReplay } from "../../report/run.js";
 import { buildSizeReport, renderSizeText } from "../../report/sizing-report.js";
 import { renderSummary } from "../../report/terminal.js";
+import { addShardOptions, type ShardCliOptions, shardOptions } from "../../shard/cli.js";
 import { DEFAULT_LOAD_FACTOR, DEFAULT_TARGET_UTIL, parseBytes } from "../../stats/sizing.js";
 
-interface SizeCliOptions extends MemoryCliOptions, OutputCliOptions {
+interface SizeCliOptions extends MemoryCliOptions, OutputCliOptions, ShardCliOptions {
   profile?: string;
   sysctl: string[];
   hz?: number;
@@ -101,7 +102,7 @@ export function register(program: Command): void {
       "nf_conntrack_buckets for the replays (default: the profile's / 262144)",
       positiveInt,
     );
-  addOutputOptions(addMemoryOptions(cmd));
+  addShardOptions(addOutputOptions(addMemoryOptions(cmd)));
   cmd.action(async (captures: string[], o: SizeCliOptions) => {
     const loaded = await loadSettings({
       profile: o.profile,
@@ -115,7 +116,10 @@ export function register(program: Command): void {
     const unlimited = resolveSettings({ ...loaded.settings.sysctl, nf_conntrack_max: 0 }, loaded.settings.hz);
     const mem = await memoryModelFor(o, unlimited);
     if (typeof mem === "string") return fail(mem);
-    const need = await runReplay(captures, unlimited, mem, timelineFor(o), { label: "need" });
+    const need = await runReplay(captures, unlimited, mem, timelineFor(o), {
+      label: "need",
+      ...shardOptions(o),
+    });
     for (const e of need.report.errors) process.stderr.write(`ctreplay size: ${e}\n`);
     if (need.report.packets === 0) {
       return fail(
@@ -128,8 +132,9 @@ export function register(program: Command): void {
         { ...loaded.settings.sysctl, nf_conntrack_max: o.max },
         loaded.settings.hz,
       );
-      forecastRun = (await runReplay(captures, limited, mem, timelineFor(o), { label: `max ${o.max}` }))
-        .report;
+      forecastRun = (
+        await runReplay(captures, limited, mem, timelineFor(o), { label: `max ${o.max}`, ...shardOptions(o) })
+      ).report;
     }
     const size = buildSizeReport(
       need.report,
