@@ -80,13 +80,20 @@ export async function runReplayDriver(
   process.once("SIGINT", onSigint);
   try {
     const { onTick, conntrack: _unused, ...rest } = opts;
-    return await replaySharded(files, settings, {
+    const r = await replaySharded(files, settings, {
       ...rest,
       ...plan,
       signal: ac.signal,
       // The timeline/report hooks only read the ConntrackView members of the table they are given.
       ...(onTick ? { onTick: onTick as unknown as (t: number, v: ConntrackView) => void } : {}),
     });
+    if (r.interrupted) {
+      process.stderr.write(
+        `ctreplay: interrupted: the result covers the ${r.packets} packets read before SIGINT\n`,
+      );
+      process.exitCode = 130;
+    }
+    return r;
   } finally {
     process.off("SIGINT", onSigint);
   }
