@@ -4,7 +4,7 @@
  * nf_conntrack_max, reproducibility, worker failure and interruption. Needs `npm run build` (the worker
  * runs from dist/workers).
  */
-import { existsSync, mkdtempSync, rmSync } from "node:fs";
+import { existsSync, mkdtempSync, readdirSync, rmSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
@@ -110,6 +110,28 @@ describe.skipIf(!built || !existsSync(corpus))("sharded replay on the corpus (--
       }
     }, 120_000);
   }
+});
+
+describe.skipIf(!built || !existsSync(corpus))("sharded replay on every corpus capture", () => {
+  it("--gc exact equals one table (out-of-order timestamps, fragments, tunnels, errors); --gc kernel: same live table", async () => {
+    const settings = resolveSettings();
+    const names = readdirSync(corpus).filter((f) => /\.(pcap|pcapng)(\.gz)?$/.test(f));
+    expect(names.length).toBeGreaterThan(10);
+    let backwards = 0;
+    for (const name of names) {
+      const file = path.join(corpus, name);
+      const a = await single(file, settings, "exact");
+      // 64-row batches: a tick or an epoch boundary every few packets.
+      expectSame(a, await sharded(file, settings, "exact", 2, 3, 64));
+      backwards += a.r.conntrack.clockBackwards;
+      if (a.r.packets < 100) continue;
+      const k = await single(file, settings, "kernel");
+      const kb = await sharded(file, settings, "kernel", 2, 3, 64);
+      expect(kb.table).toBe(k.table);
+      expect(kb.r.stats.new).toBe(k.r.stats.new);
+    }
+    expect(backwards).toBeGreaterThan(0); // the corpus does exercise the out-of-order path
+  }, 300_000);
 });
 
 describe.skipIf(!built)("sharded replay on a generated capture", () => {
