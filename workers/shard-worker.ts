@@ -35,12 +35,16 @@ let init: InitTask | null = null;
 let shards: Shard[] = [];
 let batches: PacketBatch[] = [];
 let shardCols: Uint8Array[] = [];
+/** 1 for the shard ids this thread owns (indexed by shard byte; 255 = skipped rows). */
+let ownShard = new Uint8Array(256);
 let sync: Int32Array = new Int32Array(0);
 let chains: Int32Array | null = null;
 let started = false;
 /** Time this thread spent in run tasks and, inside them, waiting at the epoch barrier (ms). */
 let busyMs = 0;
 let barrierMs = 0;
+/** Epochs in which this thread waited for the exact global count (the barrier path). */
+let barrierEpochs = 0;
 /** One PK_NONE row: processing it only moves a shard's clock (and its GC) to that row's time. */
 // Backed by a SAB like the ring's batches, so the tracker code sees one kind of typed array.
 const clockRow = new PacketBatch(8, new SharedArrayBuffer(packetBatchBytes(8)));
@@ -63,6 +67,8 @@ function doInit(t: InitTask): number {
     }),
     epochStartCount: 0,
   }));
+  ownShard = new Uint8Array(256);
+  for (const id of t.shards) ownShard[id] = 1;
   batches = t.batches.map((b) => new PacketBatch(t.batchCapacity, b));
   shardCols = t.shardCols.map((b) => new Uint8Array(b));
   sync = new Int32Array(t.sync);
@@ -70,6 +76,7 @@ function doInit(t: InitTask): number {
   started = false;
   busyMs = 0;
   barrierMs = 0;
+  barrierEpochs = 0;
   return shards.length;
 }
 
@@ -86,29 +93,37 @@ function waitEpoch(e: number): boolean {
 
 /**
  * True when no shard of this thread can reach nf_conntrack_max in this epoch whatever the others hold
- * exactly: an upper bound of each other shard's count at the epoch boundary is its largest published count
- * plus one entry per row handed out since it last published (a row creates at most one entry, in one
- * shard). The barrier is then skipped: the max check cannot trigger, so the exact count does not matter.
- * (The GC's 95 % eviction only runs after a drop, hence the earlyDrop condition.)
+ * exactly: an upper bound of each other thread's shard's count at the epoch boundary is its largest
+ * published count plus one entry per row handed out since it last published (a row creates at most one
+ * entry, in one shard); this thread's shards are at the boundary, so their counts are exact, and they can
+ * gain at most one entry per row of theirs in the epoch. The barrier is then skipped: the max check cannot
+ * trigger, so the exact count does not matter. (The GC's 95 % eviction only runs after a drop, hence the
+ * earlyDrop condition.)
  */
 function farFromMax(t: RunTask): boolean {
   const total = init!.totalShards;
   const max = init!.settings.max;
   const peak = syncPeak(total);
   const rows = syncRows(total);
-  let bound = 0;
-  for (let s = 0; s < total; s++) {
-    const r = Atomics.load(sync, rows + s);
-    const since = (t.rowsBefore - r) | 0;
-    bound += Atomics.load(sync, peak + s) + Math.max(0, since);
-  }
-  const rowsHere = t.to - t.from;
+  let own = 0;
   for (const sh of shards) {
     if (sh.ct.gc.earlyDrop) return false;
-    // bound counts this shard's published peak too, which is >= its count at the boundary.
-    if (bound + rowsHere + 1 > max) return false;
+    own += sh.ct.count;
   }
-  for (const sh of shards) sh.ct.countOthers = Math.max(0, bound - sh.ct.count);
+  let bound = 0;
+  for (let s = 0; s < total; s++) {
+    if (ownShard[s] === 1) continue;
+    const r = Atomics.load(sync, rows + s);
+    bound += Atomics.load(sync, peak + s) + Math.max(0, (t.rowsBefore - r) | 0);
+  }
+  if (bound + own + (t.to - t.from) + 1 > max) {
+    // Tighter: only this thread's rows of the epoch can add entries here.
+    const col = shardCols[t.slot]!;
+    let mine = 0;
+    for (let i = t.from; i < t.to; i++) if (ownShard[col[i]!] === 1) mine++;
+    if (bound + own + mine + 1 > max) return false;
+  }
+  for (const sh of shards) sh.ct.countOthers = bound + own - sh.ct.count;
   return true;
 }
 
@@ -126,6 +141,7 @@ function runTimed(t: RunTask): ShardSample[] | null {
   const total = init!.totalShards;
   if (lockstep && !farFromMax(t)) {
     const w0 = performance.now();
+    barrierEpochs++;
     const ok = waitEpoch(t.epoch - 1);
     barrierMs += performance.now() - w0;
     if (!ok) throw new Error("replay aborted");
@@ -203,6 +219,7 @@ function finish(t: FinishTask): ShardFinal[] {
       n,
       busyMs,
       barrierMs,
+      barrierEpochs,
     };
   });
 }

@@ -70,6 +70,7 @@ export interface ShardedReplayResult extends ReplayResult {
     tasks: number;
     threadBusyMs: number[];
     threadBarrierMs: number[];
+    threadBarrierEpochs: number[];
   };
 }
 
@@ -476,7 +477,7 @@ export async function replaySharded(
     const merged = mergeShards(settings, { gc, seed }, finals, start, endJiffies);
     merged.clockBackwards = clockBackwards;
     const mergeMs = performance.now() - m0;
-    const byThread = (k: "busyMs" | "barrierMs"): number[] =>
+    const byThread = (k: "busyMs" | "barrierMs" | "barrierEpochs"): number[] =>
       Array.from({ length: threads }, (_, w) => finals.find((x) => x.shard % threads === w)?.[k] ?? 0);
     return {
       conntrack: merged,
@@ -503,6 +504,7 @@ export async function replaySharded(
         tasks,
         threadBusyMs: byThread("busyMs"),
         threadBarrierMs: byThread("barrierMs"),
+        threadBarrierEpochs: byThread("barrierEpochs"),
       },
     };
   } catch (e) {

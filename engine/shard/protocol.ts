@@ -100,4 +100,6 @@ export interface ShardFinal {
   /** The owning thread's time in run tasks, and in the epoch barrier within them (ms). */
   busyMs: number;
   barrierMs: number;
+  /** Epochs in which the thread waited at the barrier (near nf_conntrack_max). */
+  barrierEpochs: number;
 }
