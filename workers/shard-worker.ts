@@ -1,6 +1,6 @@
 /**
- * Shard worker (piscina task module, one thread per single-thread pool, tasks run FIFO). State lives in
- * this module across tasks: the shards this thread owns (shard id -> Conntrack) and views of the batch
+ * Shard worker (piscina task module, one thread per single-thread pool; run tasks are executed in epoch
+ * order, see runInOrder). State lives in this module across tasks: the shards this thread owns (shard id -> Conntrack) and views of the batch
  * ring. Each "run" task processes, for every owned shard, only the rows whose shard byte is that shard, in
  * row order; the batch itself is shared memory written by the main thread (never copied).
  * See docs/sharding.md.
@@ -27,8 +27,6 @@ import { packEntries } from "../engine/shard/snapshot.js";
 interface Shard {
   id: number;
   ct: Conntrack;
-  /** Own count at the start of the epoch (for the published total). */
-  epochStartCount: number;
 }
 
 let init: InitTask | null = null;
@@ -45,8 +43,10 @@ let busyMs = 0;
 let barrierMs = 0;
 /** Epochs in which this thread waited for the exact global count (the barrier path). */
 let barrierEpochs = 0;
-/** One PK_NONE row: processing it only moves a shard's clock (and its GC) to that row's time. */
-// Backed by a SAB like the ring's batches, so the tracker code sees one kind of typed array.
+/**
+ * One PK_NONE row: processing it only moves a shard's clock (and its GC) to that row's time. Backed by a
+ * SAB like the ring's batches, so the tracker code sees one kind of typed array.
+ */
 const clockRow = new PacketBatch(8, new SharedArrayBuffer(packetBatchBytes(8)));
 clockRow.kind[0] = PK_NONE;
 
@@ -65,7 +65,6 @@ function doInit(t: InitTask): number {
       seed: t.seed,
       ...(t.capacity !== undefined ? { capacity: t.capacity } : {}),
     }),
-    epochStartCount: 0,
   }));
   ownShard = new Uint8Array(256);
   for (const id of t.shards) ownShard[id] = 1;
@@ -149,10 +148,7 @@ function runTimed(t: RunTask): ShardSample[] | null {
     const base = SYNC_COUNTS + ((t.epoch - 1) & 1) * total;
     let all = 0;
     for (let s = 0; s < total; s++) all += Atomics.load(sync, base + s);
-    for (const sh of shards) {
-      sh.epochStartCount = sh.ct.count;
-      sh.ct.countOthers = all - sh.ct.count;
-    }
+    for (const sh of shards) sh.ct.countOthers = all - sh.ct.count;
   }
   if (t.start !== null && !started) {
     started = true;
