@@ -58,7 +58,13 @@ describe.skipIf(!ready)("SIGINT during a sharded replay", () => {
   beforeAll(async () => {
     dir = mkdtempSync(path.join(os.tmpdir(), "ctreplay-shard-cli-"));
     file = path.join(dir, "big.pcap");
-    const g = await generateCapture(file, { packets: 1_500_000, concurrent: 5000, seed: 3 });
+    // Headers only: 3M packets in ~130 MB, several seconds of replay on any machine.
+    const g = await generateCapture(file, {
+      packets: 3_000_000,
+      concurrent: 5000,
+      seed: 3,
+      headersOnly: true,
+    });
     if (typeof g === "string") throw new Error(g);
   }, 120_000);
   afterAll(() => {
@@ -73,7 +79,7 @@ describe.skipIf(!ready)("SIGINT during a sharded replay", () => {
     let stderr = "";
     child.stdout.on("data", (d: Buffer) => (stdout += d.toString()));
     child.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
-    await new Promise((r) => setTimeout(r, 1500));
+    await new Promise((r) => setTimeout(r, 1200));
     child.kill("SIGINT");
     const code = await new Promise<number | null>((r) => child.on("exit", (c) => r(c)));
     expect(stderr).toContain("interrupted");
@@ -81,7 +87,7 @@ describe.skipIf(!ready)("SIGINT during a sharded replay", () => {
     expect(stdout).toContain("interrupted (SIGINT): partial result");
     const replayed = Number(/replayed packets: (\d+)/.exec(stdout)![1]);
     expect(replayed).toBeGreaterThan(0);
-    expect(replayed).toBeLessThan(1_400_000);
+    expect(replayed).toBeLessThan(2_800_000);
     expect(stdout).toMatch(/^cpu=1 /m);
   }, 120_000);
 });
