@@ -17,21 +17,21 @@ const program = new Command();
 program
   .name("ctreplay")
   .description(
-    "Replay packet captures through a faithful model of Linux connection tracking (nf_conntrack):\n" +
+    "Replay packet captures through a faithful model of Linux connection tracking (nf_conntrack): " +
       "table occupancy, conntrack -S counters, kernel memory, sizing, timeout profiles, CI checks.",
   )
   .version(VERSION)
   .showHelpAfterError()
   .exitOverride();
 
-// Subcommands register themselves here (one line each).
-registerVerify(program);
+// Subcommands, in the order of the data flow and of the README.
+registerInspect(program);
 registerReplay(program);
-registerGenerate(program);
 registerSize(program);
 registerCompare(program);
 registerCheck(program);
-registerInspect(program);
+registerVerify(program);
+registerGenerate(program);
 
 try {
   await program.parseAsync(process.argv);
