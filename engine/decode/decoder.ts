@@ -6,6 +6,7 @@
 import type { RecordBatch } from "../capture/record-batch.js";
 import { csumFinish, sctpCrc32c, sumBytes, sumWord } from "./checksum.js";
 import { Defrag, type DefragOptions, FRAG_DONE, FRAG_PASS } from "./defrag.js";
+import { be16, be32, L3_V4, L3_V6, LinkLayer } from "./link.js";
 import {
   L3_ROUTE_MARTIAN,
   L4_CSUM_BAD,
@@ -33,10 +34,8 @@ import {
   SKIP_BAD_IPV6_ADDRESS,
   SKIP_BAD_IPV6_HOPOPTS,
   SKIP_IPV6_JUMBO,
-  SKIP_NON_IP,
   SKIP_TRUNCATED_FRAGMENT,
   SKIP_TRUNCATED_IP,
-  SKIP_TRUNCATED_L2,
   SKIP_TRUNCATED_L4,
   SKIP_UNSUPPORTED_LINKTYPE,
 } from "./stats.js";
@@ -51,8 +50,6 @@ export interface DecodeOptions {
 // Results of the layer functions: >= 0 is a SKIP_* code.
 const EMIT = -2; // row filled
 const HELD = -1; // fragment queued or dropped by the defragmenter (counted there)
-const L3_V4 = -4;
-const L3_V6 = -6;
 
 const IPPROTO_ICMP = 1;
 const IPPROTO_TCP = 6;
@@ -64,14 +61,6 @@ const IPPROTO_UDPLITE = 136;
 
 const TCP_MAX_WSCALE = 14;
 
-function be16(b: Uint8Array, p: number): number {
-  return (b[p]! << 8) | b[p + 1]!;
-}
-
-function be32(b: Uint8Array, p: number): number {
-  return ((b[p]! << 24) | (b[p + 1]! << 16) | (b[p + 2]! << 8) | b[p + 3]!) >>> 0;
-}
-
 /** IPv6 extension headers ipv6_skip_exthdr walks over (ipv6_ext_hdr), NoNext included. */
 function isExtHdr(nh: number): boolean {
   return nh === 0 || nh === 43 || nh === 44 || nh === 60 || nh === 51 || nh === 59;
@@ -81,10 +70,8 @@ export class Decoder {
   readonly stats: DecodeStats;
   private readonly verify: boolean;
   private readonly defrag: Defrag;
-  /** Link-layer result: offset of the network header. */
-  private l3off = 0;
-  /** Link-layer result: the frame came from a loopback device (ip6_rcv_core's ::1 / scope checks pass). */
-  private loopback = false;
+  /** Link-layer parser; its l3off / loopback describe the record being decoded. */
+  private readonly link = new LinkLayer();
   /** Capture time of the record being decoded (seconds). */
   private t = 0;
   /** Scratch result of tupleL4(). */
@@ -120,9 +107,9 @@ export class Decoder {
       if (!(t >= st.firstTime)) st.firstTime = t;
       if (!(t <= st.lastTime)) st.lastTime = t;
       const end = p0 + cap;
-      let r = this.link(data, p0, end, rec.linkType[i]!);
+      let r = this.link.parse(data, p0, end, rec.linkType[i]!);
       if (r === L3_V4 || r === L3_V6) {
-        const p = this.l3off;
+        const p = this.link.l3off;
         const wire = orig - (p - p0);
         if (r === L3_V4) {
           st.ipv4++;
@@ -158,103 +145,6 @@ export class Decoder {
   /** Ends the capture: fragment queues still open are counted as incomplete. */
   finish(): void {
     this.defrag.finish();
-  }
-
-  // ---- link layer -------------------------------------------------------------------------------------
-
-  private link(b: Uint8Array, p0: number, end: number, linkType: number): number {
-    this.loopback = false;
-    switch (linkType) {
-      case 1: // ETHERNET
-        if (p0 + 14 > end) return SKIP_TRUNCATED_L2;
-        // Linux lo captured as Ethernet: both MAC addresses zero.
-        this.loopback = be32(b, p0) === 0 && be32(b, p0 + 4) === 0 && be32(b, p0 + 8) === 0;
-        return this.ether(b, p0 + 14, end, be16(b, p0 + 12));
-      case 101: // RAW
-      case 12: // DLT_RAW (OpenBSD / some BSDs)
-      case 14: // DLT_RAW (BSD/OS)
-        return this.versionNibble(b, p0, end);
-      case 228: // IPV4
-        this.l3off = p0;
-        return L3_V4;
-      case 229: // IPV6
-        this.l3off = p0;
-        return L3_V6;
-      case 113: // LINUX_SLL: protocol at 14, 16-byte header
-        if (p0 + 16 > end) return SKIP_TRUNCATED_L2;
-        this.loopback = be16(b, p0 + 2) === 772; // ARPHRD_LOOPBACK
-        return this.ether(b, p0 + 16, end, be16(b, p0 + 14));
-      case 276: // LINUX_SLL2: protocol at 0, 20-byte header
-        if (p0 + 20 > end) return SKIP_TRUNCATED_L2;
-        this.loopback = be16(b, p0 + 8) === 772; // ARPHRD_LOOPBACK
-        return this.ether(b, p0 + 20, end, be16(b, p0));
-      case 0: // NULL: AF in the capturing host's byte order
-      case 108: {
-        // LOOP: AF in network order (accepted in both orders like NULL)
-        if (p0 + 4 > end) return SKIP_TRUNCATED_L2;
-        let af = (b[p0]! | (b[p0 + 1]! << 8) | (b[p0 + 2]! << 16) | (b[p0 + 3]! << 24)) >>> 0;
-        if (af > 0xffff) af = be32(b, p0);
-        this.l3off = p0 + 4;
-        this.loopback = true; // BSD lo0 / OpenBSD loopback captures
-        if (af === 2) return L3_V4;
-        if (af === 24 || af === 28 || af === 30) return L3_V6;
-        return SKIP_NON_IP;
-      }
-      default:
-        return SKIP_UNSUPPORTED_LINKTYPE;
-    }
-  }
-
-  private versionNibble(b: Uint8Array, p: number, end: number): number {
-    if (p >= end) return SKIP_TRUNCATED_L2;
-    this.l3off = p;
-    const v = b[p]! >>> 4;
-    if (v === 4) return L3_V4;
-    if (v === 6) return L3_V6;
-    return SKIP_NON_IP;
-  }
-
-  /** Ethertype dispatch: VLAN tag stacks (802.1Q/802.1ad/QinQ), PPPoE session, MPLS label stacks. */
-  private ether(b: Uint8Array, start: number, end: number, ethertype: number): number {
-    let p = start;
-    let type = ethertype;
-    for (let tags = 0; tags < 16; tags++) {
-      if (type === 0x0800) {
-        this.l3off = p;
-        return L3_V4;
-      }
-      if (type === 0x86dd) {
-        this.l3off = p;
-        return L3_V6;
-      }
-      if (type === 0x8100 || type === 0x88a8 || type === 0x9100 || type === 0x9200 || type === 0x9300) {
-        if (p + 4 > end) return SKIP_TRUNCATED_L2;
-        type = be16(b, p + 2);
-        p += 4;
-        continue;
-      }
-      if (type === 0x8864) {
-        // PPPoE session: ver/type, code, session id, length, then the PPP protocol field.
-        if (p + 8 > end) return SKIP_TRUNCATED_L2;
-        const ppp = be16(b, p + 6);
-        this.l3off = p + 8;
-        if (ppp === 0x0021) return L3_V4;
-        if (ppp === 0x0057) return L3_V6;
-        return SKIP_NON_IP; // LCP, IPCP, IPV6CP, ...
-      }
-      if (type === 0x8847 || type === 0x8848) {
-        // MPLS: labels until bottom-of-stack, then guess the payload by its version nibble.
-        for (let labels = 0; labels < 16; labels++) {
-          if (p + 4 > end) return SKIP_TRUNCATED_L2;
-          const bos = b[p + 2]! & 1;
-          p += 4;
-          if (bos) return this.versionNibble(b, p, end);
-        }
-        return SKIP_NON_IP;
-      }
-      return SKIP_NON_IP; // ARP, LLDP, 802.3 length field, PPPoE discovery (0x8863), ...
-    }
-    return SKIP_NON_IP;
   }
 
   // ---- IPv4 -------------------------------------------------------------------------------------------
@@ -343,11 +233,11 @@ export class Decoder {
       // ip6_rcv_core address checks (a non-loopback device unless the link type says loopback).
       const d0 = b[p + 24]!;
       if (b[p + 8] === 0xff) return SKIP_BAD_IPV6_ADDRESS; // multicast source
-      if (d0 === 0xff && ((b[p + 25]! & 15) === 0 || (!this.loopback && (b[p + 25]! & 15) === 1))) {
+      if (d0 === 0xff && ((b[p + 25]! & 15) === 0 || (!this.link.loopback && (b[p + 25]! & 15) === 1))) {
         return SKIP_BAD_IPV6_ADDRESS; // multicast scope 0, or interface-local from the wire
       }
       if (
-        !this.loopback &&
+        !this.link.loopback &&
         d0 === 0 &&
         be32(b, p + 24) === 0 &&
         be32(b, p + 28) === 0 &&

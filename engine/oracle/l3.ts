@@ -5,12 +5,7 @@
  * ctreplay's replay path.
  */
 
-const ETH_P_IP = 0x0800;
-const ETH_P_IPV6 = 0x86dd;
-const ETH_P_MPLS_UC = 0x8847;
-const ETH_P_MPLS_MC = 0x8848;
-const ETH_P_PPP_SES = 0x8864;
-const VLAN_TYPES = new Set([0x8100, 0x88a8, 0x9100, 0x9200]);
+import { be16, L3_V4, L3_V6, LinkLayer, SKIP_UNSUPPORTED_LINKTYPE } from "../decode/index.js";
 
 export type L3Kind = "ip4" | "ip6" | "non-ip" | "unsupported-linktype";
 
@@ -20,86 +15,14 @@ export interface L3Frame {
   offset: number;
 }
 
-function be16(b: Uint8Array, o: number): number {
-  return ((b[o] as number) << 8) | (b[o + 1] as number);
-}
+const link = new LinkLayer();
 
-function byVersion(b: Uint8Array, off: number): L3Frame {
-  if (off >= b.length) return { kind: "non-ip", offset: off };
-  const v = (b[off] as number) >> 4;
-  return { kind: v === 4 ? "ip4" : v === 6 ? "ip6" : "non-ip", offset: off };
-}
-
-/** After an EtherType at `off - 2`: VLAN tags, MPLS label stacks, PPPoE session -> IP. */
-function fromEthertype(b: Uint8Array, etypeIn: number, offIn: number): L3Frame {
-  let etype = etypeIn;
-  let off = offIn;
-  for (;;) {
-    if (VLAN_TYPES.has(etype) && off + 4 <= b.length) {
-      etype = be16(b, off + 2);
-      off += 4;
-      continue;
-    }
-    if (etype === ETH_P_MPLS_UC || etype === ETH_P_MPLS_MC) {
-      // label stack until the bottom-of-stack bit; the payload's version nibble tells IPv4/IPv6
-      while (off + 4 <= b.length) {
-        const bos = ((b[off + 2] as number) & 1) === 1;
-        off += 4;
-        if (bos) return byVersion(b, off);
-      }
-      return { kind: "non-ip", offset: off };
-    }
-    if (etype === ETH_P_PPP_SES && off + 8 <= b.length) {
-      const ppp = be16(b, off + 6);
-      off += 8;
-      if (ppp === 0x0021) return { kind: "ip4", offset: off };
-      if (ppp === 0x0057) return { kind: "ip6", offset: off };
-      return { kind: "non-ip", offset: off };
-    }
-    break;
-  }
-  if (etype === ETH_P_IP) return { kind: "ip4", offset: off };
-  if (etype === ETH_P_IPV6) return { kind: "ip6", offset: off };
-  return { kind: "non-ip", offset: off };
-}
-
-/** Where the IP header starts in a frame of the given LINKTYPE_*. */
+/** Where the IP header starts in a frame of the given LINKTYPE_*: the decoder's own link layer. */
 export function locateL3(linkType: number, b: Uint8Array): L3Frame {
-  switch (linkType) {
-    case 1: // EN10MB
-      if (b.length < 14) return { kind: "non-ip", offset: 0 };
-      if (be16(b, 12) <= 1500) return { kind: "non-ip", offset: 14 }; // 802.3 length: LLC, not IP
-      return fromEthertype(b, be16(b, 12), 14);
-    case 101:
-    case 12:
-    case 14:
-      return byVersion(b, 0);
-    case 228:
-      return { kind: "ip4", offset: 0 };
-    case 229:
-      return { kind: "ip6", offset: 0 };
-    case 0:
-    case 108: {
-      // BSD loopback: AF in host (0, either order in practice) or network (108) byte order
-      if (b.length < 4) return { kind: "non-ip", offset: 0 };
-      const le =
-        (b[0] as number) | ((b[1] as number) << 8) | ((b[2] as number) << 16) | ((b[3] as number) << 24);
-      const bev =
-        ((b[0] as number) << 24) | ((b[1] as number) << 16) | ((b[2] as number) << 8) | (b[3] as number);
-      const af = linkType === 108 ? bev : le >>> 0 < 256 ? le : bev;
-      if (af === 2) return { kind: "ip4", offset: 4 };
-      if (af === 10 || af === 24 || af === 28 || af === 30) return { kind: "ip6", offset: 4 };
-      return { kind: "non-ip", offset: 4 };
-    }
-    case 113: // LINUX_SLL: protocol at 14, 16-byte header
-      if (b.length < 16) return { kind: "non-ip", offset: 0 };
-      return fromEthertype(b, be16(b, 14), 16);
-    case 276: // LINUX_SLL2: protocol at 0, 20-byte header
-      if (b.length < 20) return { kind: "non-ip", offset: 0 };
-      return fromEthertype(b, be16(b, 0), 20);
-    default:
-      return { kind: "unsupported-linktype", offset: 0 };
-  }
+  const r = link.parse(b, 0, b.length, linkType);
+  if (r === L3_V4) return { kind: "ip4", offset: link.l3off };
+  if (r === L3_V6) return { kind: "ip6", offset: link.l3off };
+  return { kind: r === SKIP_UNSUPPORTED_LINKTYPE ? "unsupported-linktype" : "non-ip", offset: 0 };
 }
 
 /** Length the IP header says the datagram has (0 when unreadable). */
