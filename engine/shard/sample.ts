@@ -9,22 +9,14 @@ import { newCtStats } from "../conntrack/ct-stats.js";
 import { IPS_ASSURED, IPS_SEEN_REPLY } from "../conntrack/l4proto.js";
 import type { Conntrack } from "../conntrack/nf-conntrack-in.js";
 import { NIL } from "../conntrack/table.js";
-import type { ConntrackView } from "../stats/timeline.js";
+import { type ConntrackView, PROTO_INDEX, PROTO_NAMES, TCP_STATES } from "../stats/timeline.js";
 import { S_ASSURED, S_COUNT, S_EXPIRED, S_LEN, S_LIVE, S_PROTO, S_TCP, S_UNREPLIED } from "./protocol.js";
 import { addCounters } from "./snapshot.js";
 
-/** Protocol number -> group index, as stats/timeline.ts groups them (tcp, udp, udplite, icmp, icmpv6, gre, sctp, other). */
-const GROUP = new Uint8Array(256).fill(7);
-GROUP[6] = 0;
-GROUP[17] = 1;
-GROUP[136] = 2;
-GROUP[1] = 3;
-GROUP[58] = 4;
-GROUP[47] = 5;
-GROUP[132] = 6;
-/** A protocol number for each group (the inverse of GROUP, used to rebuild a view). */
-const GROUP_PROTO = [6, 17, 136, 1, 58, 47, 132, 0];
-const TCP_STATES = 10;
+/** A protocol number for each timeline protocol group (the inverse of PROTO_INDEX, used to rebuild a view). */
+const GROUP_PROTO = new Uint8Array(PROTO_NAMES.length);
+for (let p = 255; p >= 0; p--) GROUP_PROTO[PROTO_INDEX[p]!] = p; // "other" gets protocol 0
+const N_TCP_STATES = TCP_STATES.length;
 
 /** Counts one shard's table at u32 jiffies `now` into v (length S_LEN) and adds chain lengths into chains. */
 export function sampleShard(ct: Conntrack, now: number, v: Float64Array, chains: Int32Array | null): void {
@@ -39,9 +31,9 @@ export function sampleShard(ct: Conntrack, now: number, v: Float64Array, chains:
     const st = s.status[e]!;
     if ((st & IPS_ASSURED) !== 0) v[S_ASSURED]!++;
     if ((st & IPS_SEEN_REPLY) === 0) v[S_UNREPLIED]!++;
-    const g = GROUP[s.l4proto[e]!]!;
+    const g = PROTO_INDEX[s.l4proto[e]!]!;
     v[S_PROTO + g]!++;
-    if (g === 0 && s.state[e]! < TCP_STATES) v[S_TCP + s.state[e]!]!++;
+    if (g === 0 && s.state[e]! < N_TCP_STATES) v[S_TCP + s.state[e]!]!++;
   }
   if (chains === null) return;
   const head = table.head;
@@ -101,11 +93,11 @@ export class MergedView implements ConntrackView {
         l4proto[e] = GROUP_PROTO[g]!;
         state[e] = 0;
         if (g !== 0) continue;
-        while (tcpLeft === 0 && tcpState < TCP_STATES - 1) tcpLeft = sum[S_TCP + ++tcpState]!;
+        while (tcpLeft === 0 && tcpState < N_TCP_STATES - 1) tcpLeft = sum[S_TCP + ++tcpState]!;
         if (tcpLeft > 0) {
           state[e] = tcpState;
           tcpLeft--;
-        } else state[e] = TCP_STATES; // beyond the named states (not counted, like the timeline does)
+        } else state[e] = N_TCP_STATES; // beyond the named states (not counted, like the timeline does)
       }
     }
   }

@@ -21,7 +21,8 @@ export interface ConntrackView {
 
 /** Protocol groups, as conntrack -L names them. */
 export const PROTO_NAMES = ["tcp", "udp", "udplite", "icmp", "icmpv6", "gre", "sctp", "other"] as const;
-const PROTO_INDEX = new Uint8Array(256).fill(7);
+/** Protocol number -> index into PROTO_NAMES. */
+export const PROTO_INDEX = new Uint8Array(256).fill(7);
 PROTO_INDEX[6] = 0;
 PROTO_INDEX[17] = 1;
 PROTO_INDEX[136] = 2;
