@@ -10,6 +10,7 @@ import { Conntrack } from "./conntrack/nf-conntrack-in.js";
 import type { CtSettings } from "./conntrack/settings.js";
 import { Decoder, type DecodeStats } from "./decode/index.js";
 import { PacketBatch } from "./decode/packet-batch.js";
+import { TickSchedule } from "./tick-schedule.js";
 
 export interface ReplayProgress {
   file: string;
@@ -89,20 +90,15 @@ export async function replayCaptures(
   const rows = new PacketBatch(opts.batchSize ?? 8192);
   const endTime = opts.endTime;
   const onTick = opts.onTick;
-  const interval = opts.tickInterval ?? 1;
-  let gridNext = Number.NEGATIVE_INFINITY;
-  const nextTick = opts.nextTick ?? ((): number => gridNext);
-  let tickAt = onTick ? nextTick() : Number.POSITIVE_INFINITY;
+  const ticks = new TickSchedule(opts);
   /** Fires every boundary <= t (table advanced to each), then returns. */
   const ticksUpTo = (t: number): void => {
     if (!onTick) return;
-    for (let guard = 0; tickAt <= t && guard < 1_000_000; guard++) {
-      const at = Number.isFinite(tickAt) ? tickAt : t;
+    for (let guard = 0; ticks.at <= t && guard < 1_000_000; guard++) {
+      const at = ticks.fireTime(t);
       ct.advanceTo(at);
       onTick(at, ct);
-      if (opts.nextTick === undefined) gridNext = (Number.isFinite(gridNext) ? gridNext : at) + interval;
-      const n = nextTick();
-      tickAt = n > at ? n : at + interval; // a hook that does not move on gets the fixed grid
+      ticks.fired(at);
     }
   };
 
@@ -136,7 +132,7 @@ export async function replayCaptures(
             afterEnd++;
             continue;
           }
-          if (t >= tickAt) ticksUpTo(t);
+          if (t >= ticks.at) ticksUpTo(t);
           ct.process(rows, i);
           packets++;
           if (first === null) first = t;

@@ -20,6 +20,7 @@ import { Decoder } from "../decode/index.js";
 import { PacketBatch, packetBatchBytes } from "../decode/packet-batch.js";
 import type { ReplayFileResult, ReplayOptions, ReplayResult } from "../replay.js";
 import type { ConntrackView } from "../stats/timeline.js";
+import { TickSchedule } from "../tick-schedule.js";
 import {
   type FinishTask,
   MAX_SHARDS,
@@ -243,16 +244,11 @@ export async function replaySharded(
     return p;
   };
 
-  let tickAt = Number.NEGATIVE_INFINITY;
-  const interval = opts.tickInterval ?? 1;
-  let gridNext = Number.NEGATIVE_INFINITY;
-  const nextTick = opts.nextTick ?? ((): number => gridNext);
-  if (onTick) tickAt = nextTick();
-  else tickAt = Number.POSITIVE_INFINITY;
+  const ticks = new TickSchedule(opts);
 
   /** Fires the tick due at (or before) capture time t: rows before it are posted first. */
   const fireTick = async (slot: Slot, from: number, to: number, t: number): Promise<void> => {
-    const at = Number.isFinite(tickAt) ? tickAt : t;
+    const at = ticks.fireTime(t);
     clockAtSeconds(at);
     const p = post(slot, from, to, at);
     slot.scan = to;
@@ -271,9 +267,7 @@ export async function replaySharded(
     view.load(samples);
     view.takeChains();
     onTick!(at, view);
-    if (opts.nextTick === undefined) gridNext = (Number.isFinite(gridNext) ? gridNext : at) + interval;
-    const n = nextTick();
-    tickAt = n > at ? n : at + interval; // a hook that does not move on gets the fixed grid
+    ticks.fired(at);
   };
 
   // --- input: files -> records -> decoded rows in the ring ---
@@ -385,7 +379,7 @@ export async function replaySharded(
         afterEnd++;
         continue;
       }
-      if (t >= tickAt) break;
+      if (t >= ticks.at) break;
       col[i] = shardOf(b, i, shards);
       if (clockEvent(sec, nsec)) {
         b.tsSec[i] = maxSec;
@@ -450,7 +444,7 @@ export async function replaySharded(
         const t = slot.batch.tsSec[i]! + slot.batch.tsNsec[i]! / 1e9;
         guard = from === i ? guard + 1 : 0;
         if (guard >= 1_000_000)
-          tickAt = Number.POSITIVE_INFINITY; // as the single driver's guard
+          ticks.at = Number.POSITIVE_INFINITY; // as the single driver's guard
         else await fireTick(slot, from, i, t);
         continue;
       }
@@ -462,7 +456,7 @@ export async function replaySharded(
 
     const end = endTime ?? last;
     if (end !== null && onTick) {
-      for (let g = 0; tickAt <= end && g < 1_000_000; g++) await fireTick(slots[0]!, 0, 0, end);
+      for (let g = 0; ticks.at <= end && g < 1_000_000; g++) await fireTick(slots[0]!, 0, 0, end);
     }
     if (end !== null) clockAtSeconds(end);
     const w0 = performance.now();

@@ -1,0 +1,35 @@
+/**
+ * When the replay drivers (engine/replay.ts, engine/shard) call their onTick hook: at the times
+ * opts.nextTick() names after each tick, else on a fixed grid of tickInterval seconds from the first row.
+ */
+export class TickSchedule {
+  /** Capture time of the next tick: -Infinity = at the first row; +Infinity = never (no hook). */
+  at: number;
+  private gridNext = Number.NEGATIVE_INFINITY;
+  private readonly interval: number;
+  private readonly hookNext: (() => number) | undefined;
+
+  constructor(opts: { onTick?: unknown; nextTick?: () => number; tickInterval?: number }) {
+    this.interval = opts.tickInterval ?? 1;
+    this.hookNext = opts.nextTick;
+    this.at = opts.onTick ? this.next() : Number.POSITIVE_INFINITY;
+  }
+
+  /** The time the due tick fires at when capture time t reaches it (the first tick fires at the first row). */
+  fireTime(t: number): number {
+    return Number.isFinite(this.at) ? this.at : t;
+  }
+
+  /** After the tick at `at` fired: schedule the next one. */
+  fired(at: number): void {
+    if (this.hookNext === undefined)
+      this.gridNext = (Number.isFinite(this.gridNext) ? this.gridNext : at) + this.interval;
+    const n = this.next();
+    this.at = n > at ? n : at + this.interval; // a hook that does not move on gets the fixed grid
+  }
+
+  private next(): number {
+    const f = this.hookNext;
+    return f === undefined ? this.gridNext : f();
+  }
+}
