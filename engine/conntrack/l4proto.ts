@@ -34,6 +34,8 @@ export const IPS_ASSURED = 1 << 2;
 export const IPS_CONFIRMED = 1 << 3;
 export const IPS_DYING = 1 << 9;
 export const IPS_FIXED_TIMEOUT = 1 << 10;
+/** Clash losers are never assured. ctreplay never creates them; kept for fidelity. */
+export const IPS_NAT_CLASH = 1 << 12;
 export const IPS_OFFLOAD = 1 << 14;
 
 /** What a tracker may do to the table while handling a packet. Implemented by the core. */

@@ -16,13 +16,12 @@ import {
   type Dir,
   IPS_ASSURED,
   IPS_CONFIRMED,
+  IPS_NAT_CLASH,
   IPS_SEEN_REPLY,
   type L4Tracker,
   V_ACCEPT,
   type Verdict,
 } from "./l4proto.js";
-
-const IPS_NAT_CLASH = 1 << 12;
 
 export const GRE_W_TIMEOUT = 0;
 export const GRE_W_STREAM_TIMEOUT = 1;

@@ -16,15 +16,13 @@ import {
   type Dir,
   IPS_ASSURED,
   IPS_CONFIRMED,
+  IPS_NAT_CLASH,
   IPS_SEEN_REPLY,
   type L4Tracker,
   V_ACCEPT,
   V_INVALID,
   type Verdict,
 } from "./l4proto.js";
-
-/** IPS_NAT_CLASH (bit 12): clash losers are never assured. ctreplay never creates them; kept for fidelity. */
-const IPS_NAT_CLASH = 1 << 12;
 
 export const UDP_W_STREAM_TS = 0;
 

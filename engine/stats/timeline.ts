@@ -5,6 +5,7 @@
  * counters (per-interval numbers are their differences), hash chain lengths. Rows live in one growable
  * Float64Array; a tick allocates nothing per entry.
  */
+import { IPS_ASSURED, IPS_SEEN_REPLY } from "../conntrack/l4proto.js";
 import { TCP_STATE_NAMES } from "../conntrack/tcp-states.js";
 import type { MemoryModel } from "./memory.js";
 
@@ -37,9 +38,6 @@ export const TCP_STATES = TCP_STATE_NAMES;
 /** Cumulative counters sampled at every tick (names as in CtStatsCounters / conntrack -S). */
 export const TICK_COUNTERS = ["new", "delete", "early_drop", "drop", "insert_failed", "invalid"] as const;
 export type TickCounter = (typeof TICK_COUNTERS)[number];
-
-const IPS_SEEN_REPLY = 1 << 1;
-const IPS_ASSURED = 1 << 2;
 
 // Column layout of one row.
 const C_T = 0;
