@@ -6,6 +6,7 @@
 import type { PacketBatch } from "../decode/packet-batch.js";
 import { NFPROTO_IPV4, NFPROTO_IPV6 } from "../decode/packet-batch.js";
 import { T_DST, T_PORTS, T_PROTO, T_SRC, TUPLE_WORDS } from "./ct-store.js";
+import { fmix32, murmur3Round } from "./murmur3.js";
 import { icmpInvertType } from "./proto-icmp.js";
 import { icmpv6InvertType } from "./proto-icmpv6.js";
 
@@ -99,21 +100,8 @@ export function tupleCopy(s: Uint32Array, so: number, d: Uint32Array, o: number)
  */
 export function hashTuple(t: Uint32Array, o: number, seed: number): number {
   let h = seed | 0;
-  for (let k = 0; k < TUPLE_WORDS; k++) {
-    let x = Math.imul(t[o + k]!, 0xcc9e2d51);
-    x = (x << 15) | (x >>> 17);
-    x = Math.imul(x, 0x1b873593);
-    h ^= x;
-    h = (h << 13) | (h >>> 19);
-    h = (Math.imul(h, 5) + 0xe6546b64) | 0;
-  }
-  h ^= TUPLE_WORDS * 4;
-  h ^= h >>> 16;
-  h = Math.imul(h, 0x85ebca6b);
-  h ^= h >>> 13;
-  h = Math.imul(h, 0xc2b2ae35);
-  h ^= h >>> 16;
-  return h >>> 0;
+  for (let k = 0; k < TUPLE_WORDS; k++) h = murmur3Round(h, t[o + k]!);
+  return fmix32(h ^ (TUPLE_WORDS * 4));
 }
 
 /** reciprocal_scale(hash, n) = (u64)hash * n >> 32, exact in doubles for n < 2^37. */

@@ -7,35 +7,20 @@
  * endpoints, since the request and reply carry different type/code in the tuple's dst.u. ICMP errors are
  * sharded by the quoted (inner) tuple, which is the tuple of the connection they relate to.
  */
+import { fmix32, murmur3Round } from "../conntrack/murmur3.js";
 import { L4_ICMP_INNER_OK, type PacketBatch } from "../decode/packet-batch.js";
 
 const IPPROTO_ICMP = 1;
 const IPPROTO_ICMPV6 = 58;
 
-function fmix32(h: number): number {
-  h ^= h >>> 16;
-  h = Math.imul(h, 0x85ebca6b);
-  h ^= h >>> 13;
-  h = Math.imul(h, 0xc2b2ae35);
-  h ^= h >>> 16;
-  return h >>> 0;
-}
-
-function round(h: number, k: number): number {
-  k = Math.imul(k, 0xcc9e2d51);
-  k = Math.imul((k << 15) | (k >>> 17), 0x1b873593);
-  h ^= k;
-  return (Math.imul((h << 13) | (h >>> 19), 5) + 0xe6546b64) | 0;
-}
-
 /** murmur3-style hash of one endpoint: 4 address words then the port. */
 function endpoint(a: Uint32Array, o: number, port: number): number {
   let h = 0x9747b28c;
-  h = round(h, a[o]!);
-  h = round(h, a[o + 1]!);
-  h = round(h, a[o + 2]!);
-  h = round(h, a[o + 3]!);
-  h = round(h, port);
+  h = murmur3Round(h, a[o]!);
+  h = murmur3Round(h, a[o + 1]!);
+  h = murmur3Round(h, a[o + 2]!);
+  h = murmur3Round(h, a[o + 3]!);
+  h = murmur3Round(h, port);
   return fmix32(h ^ 20);
 }
 
