@@ -29,6 +29,7 @@ import { type JUnitCase, renderJUnit } from "../../report/junit.js";
 import { runReplay } from "../../report/run.js";
 import { addShardOptions, type ShardCliOptions, shardOptions } from "../../shard/cli.js";
 import { Timeline } from "../../stats/timeline.js";
+import { collect } from "../options.js";
 import { VERSION } from "../version.js";
 
 export const CHECK_SCHEMA = "ctreplay.check/1";
@@ -47,7 +48,6 @@ interface CheckCliOptions extends MemoryCliOptions, ShardCliOptions {
   checksum?: boolean;
 }
 
-const collect = (v: string, prev: string[]): string[] => [...prev, v];
 const CAPTURE_RE = /\.(pcap|pcapng|cap)(\.gz)?$/i;
 
 /** Capture files named on the command line, directories searched recursively (sorted). */

@@ -20,6 +20,7 @@ import { buildCompareReport, renderCompareText } from "../../report/compare-repo
 import type { ReplayReport } from "../../report/model.js";
 import { runReplay } from "../../report/run.js";
 import { addShardOptions, type ShardCliOptions, shardOptions } from "../../shard/cli.js";
+import { collect } from "../options.js";
 
 interface CompareCliOptions extends MemoryCliOptions, OutputCliOptions, ShardCliOptions {
   profile: string[];
@@ -29,8 +30,6 @@ interface CompareCliOptions extends MemoryCliOptions, OutputCliOptions, ShardCli
   hz?: number;
   checksum?: boolean;
 }
-
-const collect = (v: string, prev: string[]): string[] => [...prev, v];
 
 function fail(msg: string): void {
   process.stderr.write(`ctreplay compare: ${msg}\n`);

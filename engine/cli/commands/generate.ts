@@ -11,15 +11,7 @@ import {
   PRESETS,
   SCENARIO_NAMES,
 } from "../../../captures/generate.js";
-
-function int(name: string) {
-  return (v: string): number => {
-    const n = Number(v.replace(/_/g, ""));
-    if (!Number.isInteger(n) || n < 0)
-      throw new InvalidArgumentError(`${name} must be a non-negative integer`);
-    return n;
-  };
-}
+import { int } from "../options.js";
 
 function num(name: string) {
   return (v: string): number => {

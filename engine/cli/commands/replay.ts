@@ -19,6 +19,7 @@ import {
 } from "../../report/cli-output.js";
 import { isSharded, runReplayDriver, type ShardCliOptions, shardedConntrackS } from "../../shard/cli.js";
 import { ShardWorkerError } from "../../shard/index.js";
+import { collect, int } from "../options.js";
 
 export interface ReplayCliOptions extends ShardCliOptions {
   dumpTable?: string;
@@ -34,19 +35,6 @@ export interface ReplayCliOptions extends ShardCliOptions {
   checksum: boolean;
   seed?: number;
   quiet?: boolean;
-}
-
-function collect(v: string, prev: string[]): string[] {
-  return [...prev, v];
-}
-
-function int(name: string) {
-  return (v: string): number => {
-    const n = Number(v.replace(/_/g, ""));
-    if (!Number.isInteger(n) || n < 0)
-      throw new InvalidArgumentError(`${name} must be a non-negative integer`);
-    return n;
-  };
 }
 
 function seconds(v: string): number {

@@ -23,6 +23,7 @@ import { buildSizeReport, renderSizeText } from "../../report/sizing-report.js";
 import { renderSummary } from "../../report/terminal.js";
 import { addShardOptions, type ShardCliOptions, shardOptions } from "../../shard/cli.js";
 import { DEFAULT_LOAD_FACTOR, DEFAULT_TARGET_UTIL, parseBytes } from "../../stats/sizing.js";
+import { collect } from "../options.js";
 
 interface SizeCliOptions extends MemoryCliOptions, OutputCliOptions, ShardCliOptions {
   profile?: string;
@@ -39,8 +40,6 @@ interface SizeCliOptions extends MemoryCliOptions, OutputCliOptions, ShardCliOpt
   max?: number;
   buckets?: number;
 }
-
-const collect = (v: string, prev: string[]): string[] => [...prev, v];
 
 function fraction(v: string): number {
   const n = Number(v.endsWith("%") ? Number(v.slice(0, -1)) / 100 : v);

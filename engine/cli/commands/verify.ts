@@ -8,6 +8,7 @@ import os from "node:os";
 import path from "node:path";
 import type { Command } from "commander";
 import { formatDifference, OracleError, parseSysctl, verifyCapture } from "../../oracle/index.js";
+import { collect } from "../options.js";
 
 interface VerifyCliOptions {
   fixChecksums?: boolean;
@@ -18,10 +19,6 @@ interface VerifyCliOptions {
   truncated: string;
   speed: string;
   json?: boolean;
-}
-
-function collect(v: string, prev: string[]): string[] {
-  return [...prev, v];
 }
 
 function fail(msg: string): void {
