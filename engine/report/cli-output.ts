@@ -12,9 +12,8 @@ import { Timeline } from "../stats/timeline.js";
 import { renderCsv } from "./csv.js";
 import { renderHtml } from "./html.js";
 import type { ReplayReport } from "./model.js";
-import { type Progress, startProgress } from "./progress.js";
 import { renderPrometheus } from "./prometheus.js";
-import { reportFromResult } from "./run.js";
+import { reportFromResult, reportHooks } from "./run.js";
 import { renderSummary } from "./terminal.js";
 
 export interface MemoryCliOptions {
@@ -217,28 +216,13 @@ export async function replayReportHook(
   const mem = await memoryModelFor(o, settings);
   if (typeof mem === "string") return mem;
   const tl = timelineFor(o);
-  const bytesByFile = new Map<number, number>();
-  let bar: Progress | null = null;
-  let barFile = -1;
+  const hooks = reportHooks(tl, true);
   return {
     json: o.json === true,
-    replayOptions: {
-      onTick: (t, ct) => tl.onTick(t, ct),
-      nextTick: () => tl.nextTick,
-      onProgress: (p) => {
-        bytesByFile.set(p.fileIndex, p.bytesRead);
-        if (p.files === 1 && p.totalBytes) tl.progressHint(p.bytesRead / p.totalBytes);
-        if (p.fileIndex !== barFile) {
-          bar?.stop();
-          barFile = p.fileIndex;
-          bar = startProgress(p.totalBytes, p.files > 1 ? `${p.fileIndex + 1}/${p.files}` : "replay");
-        }
-        bar?.update(p.bytesRead, p.packets);
-      },
-    },
+    replayOptions: hooks.options,
     async finish(r, files) {
-      bar?.stop();
-      const report = reportFromResult(r, files, settings, mem, tl, bytesByFile);
+      hooks.stopProgress();
+      const report = reportFromResult(r, files, settings, mem, tl, hooks.bytesByFile);
       const stdout = o.json
         ? `${JSON.stringify(report, null, 2)}\n`
         : `${renderSummary(report, { chart: o.chart !== false, kernelLines: o.kernelText === true })}\n`;

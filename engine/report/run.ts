@@ -3,12 +3,12 @@
  * ReplayReport (the one place that knows the driver's result shape).
  */
 import type { CtSettings } from "../conntrack/settings.js";
-import type { ReplayResult } from "../replay.js";
+import type { ReplayOptions, ReplayResult } from "../replay.js";
 import { runReplayDriver, type ShardCliOptions } from "../shard/cli.js";
 import type { MemoryModel } from "../stats/memory.js";
 import type { Timeline } from "../stats/timeline.js";
 import { buildReplayReport, type ReplayReport } from "./model.js";
-import { startProgress } from "./progress.js";
+import { type Progress, startProgress } from "./progress.js";
 
 export interface RunOptions extends ShardCliOptions {
   label?: string;
@@ -31,9 +31,7 @@ export async function runReplay(
   tl: Timeline,
   opts: RunOptions = {},
 ): Promise<RunOutput> {
-  const bytesByFile = new Map<number, number>();
-  let bar: ReturnType<typeof startProgress> | null = null;
-  let barFile = -1;
+  const hooks = reportHooks(tl, opts.progress !== false);
   const shard: ShardCliOptions = {
     ...(opts.threads !== undefined ? { threads: opts.threads } : {}),
     ...(opts.shards !== undefined ? { shards: opts.shards } : {}),
@@ -42,22 +40,48 @@ export async function runReplay(
     ...(opts.endTime !== undefined ? { endTime: opts.endTime } : {}),
     ...(opts.gc !== undefined ? { gc: opts.gc } : {}),
     ...(opts.seed !== undefined ? { seed: opts.seed } : {}),
-    onTick: (t, ct) => tl.onTick(t, ct),
-    nextTick: () => tl.nextTick,
-    onProgress: (p) => {
-      bytesByFile.set(p.fileIndex, p.bytesRead);
-      if (p.files === 1 && p.totalBytes) tl.progressHint(p.bytesRead / p.totalBytes);
-      if (opts.progress === false) return;
-      if (p.fileIndex !== barFile) {
-        bar?.stop();
-        barFile = p.fileIndex;
-        bar = startProgress(p.totalBytes, p.files > 1 ? `${p.fileIndex + 1}/${p.files}` : "replay");
-      }
-      bar?.update(p.bytesRead, p.packets);
-    },
+    ...hooks.options,
   });
-  (bar as ReturnType<typeof startProgress> | null)?.stop();
-  return { report: reportFromResult(result, files, settings, mem, tl, bytesByFile, opts.label), result };
+  hooks.stopProgress();
+  return {
+    report: reportFromResult(result, files, settings, mem, tl, hooks.bytesByFile, opts.label),
+    result,
+  };
+}
+
+/** The driver hooks a report needs: timeline ticks, bytes read per file, a progress bar per file. */
+export interface ReportHooks {
+  /** Bytes read so far, by file index (the report's input sizes). */
+  readonly bytesByFile: Map<number, number>;
+  /** Spread into the driver's options. */
+  readonly options: Pick<ReplayOptions, "onTick" | "nextTick" | "onProgress">;
+  /** Stops the progress bar of the file read last. */
+  stopProgress(): void;
+}
+
+export function reportHooks(tl: Timeline, showProgress: boolean): ReportHooks {
+  const bytesByFile = new Map<number, number>();
+  let bar: Progress | null = null;
+  let barFile = -1;
+  return {
+    bytesByFile,
+    options: {
+      onTick: (t, ct) => tl.onTick(t, ct),
+      nextTick: () => tl.nextTick,
+      onProgress: (p) => {
+        bytesByFile.set(p.fileIndex, p.bytesRead);
+        if (p.files === 1 && p.totalBytes) tl.progressHint(p.bytesRead / p.totalBytes);
+        if (!showProgress) return;
+        if (p.fileIndex !== barFile) {
+          bar?.stop();
+          barFile = p.fileIndex;
+          bar = startProgress(p.totalBytes, p.files > 1 ? `${p.fileIndex + 1}/${p.files}` : "replay");
+        }
+        bar?.update(p.bytesRead, p.packets);
+      },
+    },
+    stopProgress: () => bar?.stop(),
+  };
 }
 
 /** Turns the driver's result into a ReplayReport (records the final row of the timeline first). */
