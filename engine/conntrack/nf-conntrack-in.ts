@@ -87,6 +87,9 @@ const S_INV = TUPLE_WORDS;
 export class Conntrack implements CtContext, GcHost {
   readonly settings: CtSettings;
   readonly table: CtTable;
+  /** Highest nf_conntrack_count left after any packet (exact, unlike timeline ticks) and when (u32 jiffies). */
+  peakCount = 0;
+  peakJiffies = 0;
   readonly stats: CtStatsCounters;
   /** Packets by ct state right after conntrack (nft `ct state` at prerouting). */
   readonly ctstate: CtStateCounters;
@@ -421,6 +424,11 @@ export class Conntrack implements CtContext, GcHost {
     table.link(ct, ob, rb);
     stats.new++;
     this.gc.onConfirm(ct);
+    // The count only stays higher after a confirm, so its high-water mark is taken here (exact, per packet).
+    if (table.count > this.peakCount) {
+      this.peakCount = table.count;
+      this.peakJiffies = this.now;
+    }
   }
 
   // nf_ct_resolve_clash: only UDP/UDPLite allow a clash; the packet then uses the existing entry.

@@ -21,6 +21,8 @@ export interface ReplayOutcome {
   counters: Record<string, number>;
   /** nf_conntrack_count after the last packet (and GC up to the end time). */
   finalCount: number;
+  /** Exact highest nf_conntrack_count after any packet (epoch seconds), when the driver knows it. */
+  exactPeak?: { count: number; time: number } | null;
   max: number;
   buckets: number;
   hz: number;
@@ -74,13 +76,17 @@ export interface ReplayReport {
 export function buildReplayReport(o: ReplayOutcome, tl: Timeline, mem: MemoryModel): ReplayReport {
   if (tl.origin === null && o.firstTime !== null) tl.origin = o.firstTime;
   const s = tl.summary();
-  const peak = Math.max(s.peak.count, o.finalCount);
+  const tickPeak = Math.max(s.peak.count, o.finalCount);
+  const exact = o.exactPeak ?? null;
+  const peak = exact !== null ? Math.max(exact.count, tickPeak) : tickPeak;
   const peakTime =
-    s.peak.count >= o.finalCount
-      ? s.peak.t
-      : o.lastTime !== null && o.firstTime !== null
-        ? o.lastTime - o.firstTime
-        : 0;
+    exact !== null && exact.count >= tickPeak && o.firstTime !== null
+      ? exact.time - o.firstTime
+      : s.peak.count >= o.finalCount
+        ? s.peak.t
+        : o.lastTime !== null && o.firstTime !== null
+          ? o.lastTime - o.firstTime
+          : 0;
   const atPeak = mem.breakdown(peak, o.buckets);
   const elapsed = Math.max(o.elapsedSec, 1e-9);
   return {

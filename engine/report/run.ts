@@ -4,7 +4,7 @@
  */
 import type { CtSettings } from "../conntrack/settings.js";
 import type { ReplayOptions, ReplayResult } from "../replay.js";
-import { runReplayDriver, type ShardCliOptions } from "../shard/cli.js";
+import { isSharded, runReplayDriver, type ShardCliOptions } from "../shard/cli.js";
 import type { MemoryModel } from "../stats/memory.js";
 import type { Timeline } from "../stats/timeline.js";
 import { buildReplayReport, type ReplayReport } from "./model.js";
@@ -108,6 +108,12 @@ export function reportFromResult(
       lastTime: result.lastTime,
       counters: { ...result.stats },
       finalCount: ct.count,
+      // One table knows its exact high-water mark; shards' peaks happen at different times, so a sharded
+      // replay keeps the tick-based peak.
+      exactPeak:
+        !isSharded(result) && ct.peakCount > 0
+          ? { count: ct.peakCount, time: ct.clock.secondsAt(ct.peakJiffies) }
+          : null,
       max: settings.max,
       buckets: settings.buckets,
       hz: settings.hz,
