@@ -181,7 +181,7 @@ describe("early_drop and table full (reference §3.3)", () => {
       const victims = new Set<number>();
       for (let k = 0; k < 8 && victims.size === 0; k++) {
         const b = (first + k) % 64;
-        for (let node = ct.table.head[b]!; node !== NIL; node = ct.table.next[node]!) {
+        for (let node = ct.table.head[b]!; node !== NIL; node = ct.table.nextOf(node)) {
           const e = node >> 1;
           if ((ct.store.status[e]! & IPS_ASSURED) === 0) victims.add(e);
         }

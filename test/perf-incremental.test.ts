@@ -22,7 +22,7 @@ function walkChains(ct: Conntrack): { used: number; maxLen: number; nodes: numbe
   let nodes = 0;
   for (let b = 0; b < t.buckets; b++) {
     let n = 0;
-    for (let node = t.head[b]!; node !== NIL; node = t.next[node]!) n++;
+    for (let node = t.head[b]!; node !== NIL; node = t.nextOf(node)) n++;
     if (n > 0) used++;
     if (n > maxLen) maxLen = n;
     nodes += n;

@@ -159,7 +159,7 @@ export class KernelGc implements CtGc {
           // nf_ct_gc_expired: only confirmed, not dying entries are killed; the count goes up regardless.
           if ((st & IPS_CONFIRMED) !== 0 && (st & IPS_DYING) === 0) host.gcDelete(ct, false);
           expiredCount++;
-          node = table.next[node]!;
+          node = table.nextOf(node);
           continue;
         }
         let e = left < this.intervalMin ? this.intervalMin : Math.min(left, this.intervalClamp);
@@ -178,7 +178,7 @@ export class KernelGc implements CtGc {
             expiredCount++;
           }
         }
-        node = table.next[node]!;
+        node = table.nextOf(node);
       }
       units += 1;
       i++;

@@ -341,17 +341,20 @@ export class Conntrack implements CtContext, GcHost {
   private find(t: Uint32Array, o: number, hash: number): number {
     const table = this.table;
     const now = this.now;
+    const h32 = hash | 0;
     let node = table.head[table.bucketOf(hash)]!;
     while (node !== NIL) {
       const store = table.store;
+      const link = table.link;
       const ct = node >> 1;
       if (jdiff(store.timeout[ct]!, now) <= 0) {
         this.gcExpired(ct);
-        node = table.next[node]!;
+        node = link[node * 2]!;
         continue;
       }
-      if (tupleEqual(store.tuple, node * TUPLE_WORDS, t, o)) return node;
-      node = table.next[node]!;
+      // Equal tuples have equal hashes: a hash mismatch rejects the node without loading its tuple.
+      if (link[node * 2 + 1] === h32 && tupleEqual(store.tuple, node * TUPLE_WORDS, t, o)) return node;
+      node = link[node * 2]!;
     }
     return NIL;
   }
@@ -375,7 +378,7 @@ export class Conntrack implements CtContext, GcHost {
           this.deleteEntry(ct);
           drops++;
         }
-        node = table.next[node]!;
+        node = table.nextOf(node);
       }
       if (drops > 0) {
         this.stats.early_drop += drops;
@@ -398,15 +401,19 @@ export class Conntrack implements CtContext, GcHost {
     }
     const oo = ct * 2 * TUPLE_WORDS;
     const ro = oo + TUPLE_WORDS;
-    const ob = table.bucketOf(hash);
-    const rb = table.bucketOf(hashTuple(store.tuple, ro, this.hashSeed));
+    const rh = hashTuple(store.tuple, ro, this.hashSeed);
     const maxChainlen = MIN_CHAINLEN + (this.random() % MAX_CHAINLEN);
     for (let pass = 0; pass < 2; pass++) {
       let chainlen = 0;
       const to = pass === 0 ? oo : ro;
-      let node = table.head[pass === 0 ? ob : rb]!;
+      const h = pass === 0 ? hash : rh;
+      const h32 = h | 0;
+      let node = table.head[table.bucketOf(h)]!;
       while (node !== NIL) {
-        if (tupleEqual(store.tuple, node * TUPLE_WORDS, store.tuple, to)) {
+        if (
+          table.link[node * 2 + 1] === h32 &&
+          tupleEqual(store.tuple, node * TUPLE_WORDS, store.tuple, to)
+        ) {
           this.resolveClash(ct, node >> 1);
           return;
         }
@@ -416,12 +423,12 @@ export class Conntrack implements CtContext, GcHost {
           this.freeUnconfirmed(ct);
           return;
         }
-        node = table.next[node]!;
+        node = table.nextOf(node);
       }
     }
     store.status[ct] = st | IPS_CONFIRMED;
     store.timeout[ct] = (store.timeout[ct]! + this.now) >>> 0;
-    table.link(ct, ob, rb);
+    table.linkEntry(ct, hash, rh);
     stats.new++;
     this.gc.onConfirm(ct);
     // The count only stays higher after a confirm, so its high-water mark is taken here (exact, per packet).
@@ -540,6 +547,11 @@ export class Conntrack implements CtContext, GcHost {
   /** Hash-table bucket of an entry's node (for tests and chain statistics). */
   bucketOfNode(node: number): number {
     return this.table.bucketOf(hashTuple(this.table.store.tuple, node * TUPLE_WORDS, this.hashSeed));
+  }
+
+  /** Raw hash (hash_conntrack_raw) of a tuple (TUPLE_WORDS words at t[o]) on this table's seed. */
+  hashOfTuple(t: Uint32Array, o: number): number {
+    return hashTuple(t, o, this.hashSeed);
   }
 
   /** Bucket a tuple (TUPLE_WORDS words at t[o]) hashes to. */

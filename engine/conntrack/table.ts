@@ -1,8 +1,12 @@
 /**
  * The conntrack hash table as the kernel keeps it (nf_conntrack_hash): `buckets` chains, each holding
  * tuplehash nodes; every confirmed entry has TWO nodes (node id = ct * 2 + dir), linked into the bucket of
- * its ORIGINAL and of its REPLY tuple, inserted at the chain head. Links are Int32Arrays (next, prev) so the
+ * its ORIGINAL and of its REPLY tuple, inserted at the chain head. Links are Int32Arrays (link, prev) so the
  * table lives in plain or shared memory and nothing is allocated per packet.
+ *
+ * `link` interleaves per node [next, tuple hash]: a chain walk reads a node's next pointer and the hash of
+ * its tuple from one cache line, and rejects a node of another tuple on the hash alone instead of loading
+ * its 10-word tuple (the hash is the full u32 hash_conntrack_raw value, before scaling to a bucket).
  *
  * Unlinking keeps the removed node's `next` (like hlist_nulls_del_rcu), so a walk that deletes the entry
  * it stands on can continue from it, exactly as the kernel's RCU walks do.
@@ -31,8 +35,8 @@ export class CtTable {
   store: CtStore;
   /** First node of each chain (NIL = empty). */
   readonly head: Int32Array;
-  /** Per node: next node in its chain. */
-  next: Int32Array;
+  /** Per node: [next node in its chain, raw u32 hash of the node's tuple (as int32)]. */
+  link: Int32Array;
   /** Per node: previous node (NIL when it is the chain head or not linked). */
   prev: Int32Array;
   /** Per node: bucket it is linked into, NIL when not linked. */
@@ -65,7 +69,7 @@ export class CtTable {
     this.head = i32(buckets, shared, NIL);
     this.chainLen = new Int32Array(buckets);
     this.store = new CtStore(cap, shared);
-    this.next = i32(cap * 2, shared, NIL);
+    this.link = i32(cap * 4, shared, NIL);
     this.prev = i32(cap * 2, shared, NIL);
     this.nodeBucket = i32(cap * 2, shared, NIL);
     this.freeNext = i32(cap, shared, NIL);
@@ -102,10 +106,21 @@ export class CtTable {
     this.count--;
   }
 
-  /** hlist_nulls_add_head_rcu. */
-  insertHead(node: number, bucket: number): void {
+  /** Next node after `node` in its chain (NIL at the end). */
+  nextOf(node: number): number {
+    return this.link[node * 2]!;
+  }
+
+  /** Raw tuple hash stored with a linked node (u32). */
+  hashOf(node: number): number {
+    return this.link[node * 2 + 1]! >>> 0;
+  }
+
+  /** hlist_nulls_add_head_rcu (`hash`: the node tuple's raw hash, kept for early reject in walks). */
+  insertHead(node: number, bucket: number, hash: number): void {
     const h = this.head[bucket]!;
-    this.next[node] = h;
+    this.link[node * 2] = h;
+    this.link[node * 2 + 1] = hash | 0;
     this.prev[node] = NIL;
     if (h !== NIL) this.prev[h] = node;
     this.head[bucket] = node;
@@ -124,9 +139,9 @@ export class CtTable {
     const b = this.nodeBucket[node]!;
     if (b === NIL) return;
     const p = this.prev[node]!;
-    const n = this.next[node]!;
+    const n = this.link[node * 2]!;
     if (p === NIL) this.head[b] = n;
-    else this.next[p] = n;
+    else this.link[p * 2] = n;
     if (n !== NIL) this.prev[n] = p;
     this.prev[node] = NIL;
     this.nodeBucket[node] = NIL;
@@ -138,10 +153,10 @@ export class CtTable {
     if (len + 1 === this.maxChain && this.chainHist[len + 1] === 0) this.maxChain = len;
   }
 
-  /** Links both tuplehash nodes of ct (ORIGINAL first, then REPLY, each at its chain head). */
-  link(ct: number, origBucket: number, replyBucket: number): void {
-    this.insertHead(ct * 2, origBucket);
-    this.insertHead(ct * 2 + 1, replyBucket);
+  /** Links both tuplehash nodes of ct (ORIGINAL first, then REPLY, each at its chain head); hashes are raw. */
+  linkEntry(ct: number, origHash: number, replyHash: number): void {
+    this.insertHead(ct * 2, this.bucketOf(origHash), origHash);
+    this.insertHead(ct * 2 + 1, this.bucketOf(replyHash), replyHash);
     this.linked++;
   }
 
@@ -168,7 +183,7 @@ export class CtTable {
   /** Chain length of one bucket (debug/stats; walks the chain). */
   chainLength(bucket: number): number {
     let n = 0;
-    for (let node = this.head[bucket]!; node !== NIL; node = this.next[node]!) n++;
+    for (let node = this.head[bucket]!; node !== NIL; node = this.link[node * 2]!) n++;
     return n;
   }
 
@@ -204,7 +219,7 @@ export class CtTable {
       b.set(a);
       return b;
     };
-    this.next = copy(this.next, cap * 2);
+    this.link = copy(this.link, cap * 4);
     this.prev = copy(this.prev, cap * 2);
     this.nodeBucket = copy(this.nodeBucket, cap * 2);
     this.freeNext = copy(this.freeNext, cap);

@@ -37,10 +37,10 @@ export function sampleShard(ct: Conntrack, now: number, v: Float64Array, chains:
   }
   if (chains === null) return;
   const head = table.head;
-  const next = table.next;
+  const link = table.link;
   for (let b = 0; b < table.buckets; b++) {
     let n = 0;
-    for (let node = head[b]!; node !== NIL; node = next[node]!) n++;
+    for (let node = head[b]!; node !== NIL; node = link[node * 2]!) n++;
     if (n > 0) Atomics.add(chains, b, n);
   }
 }

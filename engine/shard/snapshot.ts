@@ -65,9 +65,9 @@ export function mergeShards(
       s.l4proto[e] = p.entries[o + 2]! >>> 8;
       s.tuple.set(p.entries.subarray(o + 3, o + 3 + 2 * TUPLE_WORDS), e * 2 * TUPLE_WORDS);
       s.proto.set(p.entries.subarray(o + 3 + 2 * TUPLE_WORDS, o + ENTRY_WORDS), e * PROTO_WORDS);
-      const ob = merged.bucketOfTuple(s.tuple, e * 2 * TUPLE_WORDS);
-      const rb = merged.bucketOfTuple(s.tuple, (e * 2 + 1) * TUPLE_WORDS);
-      table.link(e, ob, rb);
+      const oh = merged.hashOfTuple(s.tuple, e * 2 * TUPLE_WORDS);
+      const rh = merged.hashOfTuple(s.tuple, (e * 2 + 1) * TUPLE_WORDS);
+      table.linkEntry(e, oh, rh);
       merged.gc.onConfirm(e);
     }
     addCounters(merged.stats, p.stats);

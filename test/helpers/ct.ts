@@ -41,7 +41,7 @@ export function checkInvariants(ct: Conntrack): string[] {
       if (table.nodeBucket[node] !== want)
         out.push(`node ${node} in bucket ${table.nodeBucket[node]} not ${want}`);
       let found = false;
-      for (let n = table.head[want]!; n !== NIL; n = table.next[n]!) if (n === node) found = true;
+      for (let n = table.head[want]!; n !== NIL; n = table.nextOf(n)) if (n === node) found = true;
       if (!found) out.push(`node ${node} not reachable in bucket ${want}`);
     }
   }
@@ -50,7 +50,7 @@ export function checkInvariants(ct: Conntrack): string[] {
   let longest = 0;
   for (let b = 0; b < table.buckets; b++) {
     let len = 0;
-    for (let n = table.head[b]!; n !== NIL; n = table.next[n]!) len++;
+    for (let n = table.head[b]!; n !== NIL; n = table.nextOf(n)) len++;
     if (table.chainLen[b] !== len) out.push(`bucket ${b}: chainLen ${table.chainLen[b]} != ${len} nodes`);
     nodes += len;
     if (len > 0) used++;
