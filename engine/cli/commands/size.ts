@@ -23,7 +23,7 @@ import { buildSizeReport, renderSizeText } from "../../report/sizing-report.js";
 import { renderSummary } from "../../report/terminal.js";
 import { addShardOptions, type ShardCliOptions, shardOptions } from "../../shard/cli.js";
 import { DEFAULT_LOAD_FACTOR, DEFAULT_TARGET_UTIL, parseBytes } from "../../stats/sizing.js";
-import { collect } from "../options.js";
+import { collect, int } from "../options.js";
 
 interface SizeCliOptions extends MemoryCliOptions, OutputCliOptions, ShardCliOptions {
   profile?: string;
@@ -51,12 +51,6 @@ function fraction(v: string): number {
 function bytes(v: string): number {
   const n = parseBytes(v);
   if (n === null || n <= 0) throw new InvalidArgumentError(`expected a size like 16G, 512M, got "${v}"`);
-  return n;
-}
-
-function nonNegativeInt(v: string): number {
-  const n = Number(v);
-  if (!Number.isInteger(n) || n < 0) throw new InvalidArgumentError(`expected an integer >= 0, got "${v}"`);
   return n;
 }
 
@@ -93,8 +87,12 @@ export function register(program: Command): void {
     )
     .option("--ram <size>", "compare with the kernel's default for this RAM (e.g. 16G)", bytes)
     .option("--cores <n>", "compare with kube-proxy's rule for this many cores", positiveInt)
-    .option("--max-per-core <n>", "kube-proxy --conntrack-max-per-core (default 32768)", nonNegativeInt)
-    .option("--kube-min <n>", "kube-proxy --conntrack-min (default 131072)", nonNegativeInt)
+    .option(
+      "--max-per-core <n>",
+      "kube-proxy --conntrack-max-per-core (default 32768)",
+      int("--max-per-core"),
+    )
+    .option("--kube-min <n>", "kube-proxy --conntrack-min (default 131072)", int("--kube-min"))
     .option("--max <n>", "forecast: replay again with nf_conntrack_max = N", positiveInt)
     .option(
       "--buckets <n>",
