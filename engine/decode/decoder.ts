@@ -66,6 +66,48 @@ function isExtHdr(nh: number): boolean {
   return nh === 0 || nh === 43 || nh === 44 || nh === 60 || nh === 51 || nh === 59;
 }
 
+/**
+ * ip_fast_csum over the IPv4 header verifies (sums to 0xffff). The usual 20-byte header is summed inline:
+ * even bytes are the high halves of the ten 16-bit words, odd bytes the low halves.
+ */
+function ip4HeaderSumOk(b: Uint8Array, p: number, hl: number): boolean {
+  if (hl !== 20) return csumFinish(sumBytes(b, p, hl)) === 0;
+  const hi =
+    b[p]! +
+    b[p + 2]! +
+    b[p + 4]! +
+    b[p + 6]! +
+    b[p + 8]! +
+    b[p + 10]! +
+    b[p + 12]! +
+    b[p + 14]! +
+    b[p + 16]! +
+    b[p + 18]!;
+  const lo =
+    b[p + 1]! +
+    b[p + 3]! +
+    b[p + 5]! +
+    b[p + 7]! +
+    b[p + 9]! +
+    b[p + 11]! +
+    b[p + 13]! +
+    b[p + 15]! +
+    b[p + 17]! +
+    b[p + 19]!;
+  let s = (hi << 8) + lo; // < 10 * 0xffff
+  s = (s & 0xffff) + (s >>> 16);
+  return (s & 0xffff) + (s >>> 16) === 0xffff;
+}
+
+/** TCP, SCTP and GRE columns of a row that has none (rare paths: tuple fails, header absent). */
+function zeroProtoColumns(out: PacketBatch, row: number): void {
+  out.tcpFlags[row] = out.tcpDoff[row] = out.tcpOpt[row] = out.wscale[row] = 0;
+  out.seq[row] = out.ack[row] = out.sackEdge[row] = out.payload[row] = 0;
+  out.win[row] = 0;
+  out.x0[row] = out.x1[row] = 0;
+  out.nchunks[row] = 0;
+}
+
 export class Decoder {
   readonly stats: DecodeStats;
   private readonly verify: boolean;
@@ -91,46 +133,55 @@ export class Decoder {
   decode(rec: RecordBatch, from: number, out: PacketBatch): number {
     const data = rec.data;
     const st = this.stats;
+    const count = rec.count;
+    const capacity = out.capacity;
+    const l4 = st.l4;
+    // Per-record counters live in locals and are stored once per call.
+    let row = out.count;
+    let firstTime = st.firstTime;
+    let lastTime = st.lastTime;
+    let ipv4 = 0;
+    let ipv6 = 0;
+    let truncated = 0;
+    let martian = 0;
     let i = from;
-    for (; i < rec.count; i++) {
-      if (out.count >= out.capacity) break;
-      const row = out.count;
-      out.clearRow(row);
+    for (; i < count; i++) {
+      if (row >= capacity) break;
       const p0 = rec.offset[i]!;
       const cap = rec.caplen[i]!;
-      const orig = Math.max(rec.origlen[i]!, cap);
+      const ol = rec.origlen[i]!;
+      const orig = ol > cap ? ol : cap;
       const tSec = rec.tsSec[i]!;
       const tNsec = rec.tsNsec[i]!;
       const t = tSec + tNsec / 1e9;
       this.t = t;
-      st.packets++;
-      if (!(t >= st.firstTime)) st.firstTime = t;
-      if (!(t <= st.lastTime)) st.lastTime = t;
+      if (!(t >= firstTime)) firstTime = t;
+      if (!(t <= lastTime)) lastTime = t;
       const end = p0 + cap;
       let r = this.link.parse(data, p0, end, rec.linkType[i]!);
-      if (r === L3_V4 || r === L3_V6) {
+      if (r === L3_V4) {
+        ipv4++;
         const p = this.link.l3off;
-        const wire = orig - (p - p0);
-        if (r === L3_V4) {
-          st.ipv4++;
-          r = this.ipv4(data, p, end, wire, out, row, false);
-        } else {
-          st.ipv6++;
-          r = this.ipv6(data, p, end, wire, out, row, false);
-        }
+        r = this.ipv4(data, p, end, orig - (p - p0), out, row, false);
+      } else if (r === L3_V6) {
+        ipv6++;
+        const p = this.link.l3off;
+        r = this.ipv6(data, p, end, orig - (p - p0), out, row, false);
       }
       if (r === EMIT) {
+        // The layer functions wrote every column the row's kind makes valid (see PacketBatch).
         out.tsSec[row] = tSec;
         out.tsNsec[row] = tNsec;
         out.packetNo[row] = rec.packetNo[i]!;
         const proto = out.proto[row]!;
         const fl = out.l4flags[row]!;
-        st.rows++;
-        st.l4[proto] = st.l4[proto]! + 1;
-        if (fl & L4_CSUM_BAD) st.badChecksum[proto] = st.badChecksum[proto]! + 1;
-        if (fl & L4_TRUNCATED) st.truncated++;
-        if (out.l3flags[row]! & L3_ROUTE_MARTIAN) st.martian++;
-        out.count++;
+        l4[proto] = l4[proto]! + 1;
+        if ((fl & (L4_CSUM_BAD | L4_TRUNCATED)) !== 0) {
+          if (fl & L4_CSUM_BAD) st.badChecksum[proto] = st.badChecksum[proto]! + 1;
+          if (fl & L4_TRUNCATED) truncated++;
+        }
+        if (out.l3flags[row]! & L3_ROUTE_MARTIAN) martian++;
+        row++;
       } else if (r >= 0) {
         st.skipped[r] = st.skipped[r]! + 1;
         if (r === SKIP_UNSUPPORTED_LINKTYPE) {
@@ -139,6 +190,15 @@ export class Decoder {
         }
       }
     }
+    st.packets += i - from;
+    st.rows += row - out.count;
+    st.ipv4 += ipv4;
+    st.ipv6 += ipv6;
+    st.truncated += truncated;
+    st.martian += martian;
+    st.firstTime = firstTime;
+    st.lastTime = lastTime;
+    out.count = row;
     return i;
   }
 
@@ -166,7 +226,7 @@ export class Decoder {
     const hl = (b0 & 15) << 2;
     if (wire < hl) return SKIP_BAD_IP_HEADER;
     if (end - p < hl) return SKIP_TRUNCATED_IP;
-    if (!reasm && this.verify && csumFinish(sumBytes(b, p, hl)) !== 0) return SKIP_BAD_IP_CHECKSUM;
+    if (!reasm && this.verify && !ip4HeaderSumOk(b, p, hl)) return SKIP_BAD_IP_CHECKSUM;
     const tot = be16(b, p + 2);
     if (tot > wire || tot < hl) return SKIP_BAD_IP_LENGTH;
     const dEnd = p + tot;
@@ -190,13 +250,17 @@ export class Decoder {
     out.kind[row] = PK_IP;
     out.l3[row] = NFPROTO_IPV4;
     out.proto[row] = proto;
-    out.src[row * 4] = src;
-    out.dst[row * 4] = dst;
-    if (this.martian4(src, dst)) out.l3flags[row] = L3_ROUTE_MARTIAN;
+    const a = row * 4;
+    const srcs = out.src;
+    const dsts = out.dst;
+    srcs[a] = src;
+    srcs[a + 1] = srcs[a + 2] = srcs[a + 3] = 0;
+    dsts[a] = dst;
+    dsts[a + 1] = dsts[a + 2] = dsts[a + 3] = 0;
+    out.l3flags[row] = this.martian4(src, dst) ? L3_ROUTE_MARTIAN : 0;
     let fl = reasm ? L4_REASSEMBLED : 0;
     if (capEnd < dEnd) fl |= L4_TRUNCATED;
-    out.l4flags[row] = fl;
-    return this.l4(b, p + hl, capEnd, dEnd, proto, out, row);
+    return this.l4(b, p + hl, capEnd, dEnd, proto, fl, out, row);
   }
 
   /**
@@ -315,14 +379,14 @@ export class Decoder {
     out.kind[row] = PK_IP;
     out.l3[row] = NFPROTO_IPV6;
     out.proto[row] = nh;
+    out.l3flags[row] = 0;
     let fl = reasm ? L4_REASSEMBLED : 0;
     if (capEnd < dEnd) fl |= L4_TRUNCATED;
-    out.l4flags[row] = fl;
     if (!tupleOk) {
-      out.l4len[row] = q <= dEnd ? dEnd - q : 0;
+      this.noTuple(out, row, q <= dEnd ? dEnd - q : 0, fl);
       return EMIT;
     }
-    return this.l4(b, q, capEnd, dEnd, nh, out, row);
+    return this.l4(b, q, capEnd, dEnd, nh, fl, out, row);
   }
 
   /**
@@ -382,8 +446,18 @@ export class Decoder {
     out.kind[row] = PK_IP;
     out.l3[row] = NFPROTO_IPV6;
     out.proto[row] = nh;
-    out.l4flags[row] = (reasm ? L4_REASSEMBLED : 0) | (capEnd < dEnd ? L4_TRUNCATED : 0);
+    out.l3flags[row] = 0;
+    this.noTuple(out, row, 0, (reasm ? L4_REASSEMBLED : 0) | (capEnd < dEnd ? L4_TRUNCATED : 0));
     return EMIT;
+  }
+
+  /** Rest of a row whose tuple cannot be parsed (L4_TUPLE_OK clear): zero ports and protocol columns. */
+  private noTuple(out: PacketBatch, row: number, l4len: number, fl: number): void {
+    out.l4len[row] = l4len;
+    out.l4flags[row] = fl;
+    out.sport[row] = 0;
+    out.dport[row] = 0;
+    zeroProtoColumns(out, row);
   }
 
   // ---- L4 ---------------------------------------------------------------------------------------------
@@ -430,76 +504,109 @@ export class Decoder {
     }
   }
 
-  /** L4 header fields and checks for an outer datagram: L4 starts at q, captured to capEnd, ends at dEnd. */
+  /**
+   * L4 header fields and checks for an outer datagram: L4 starts at q, captured to capEnd, ends at dEnd;
+   * flags = the L4_* bits set so far. Writes l4len, l4flags, ports and the protocol's columns.
+   */
   private l4(
     b: Uint8Array,
     q: number,
     capEnd: number,
     dEnd: number,
     proto: number,
+    flags: number,
     out: PacketBatch,
     row: number,
   ): number {
     const l4len = dEnd - q;
-    out.l4len[row] = l4len;
+    const avail = capEnd - q;
+    let fl = flags;
+    const trunc = (fl & L4_TRUNCATED) !== 0;
+    // TCP and UDP first, with nf_ct_get_tuple's port read inlined (tupleL4 below for the others).
+    if (proto === IPPROTO_TCP) {
+      if (l4len < 4) {
+        this.noTuple(out, row, l4len, fl); // tuple fails: conntrack counts invalid
+        return EMIT;
+      }
+      if (avail < 4 || (l4len >= 20 && avail < 20)) return SKIP_TRUNCATED_L4;
+      out.l4len[row] = l4len;
+      out.sport[row] = be16(b, q);
+      out.dport[row] = be16(b, q + 2);
+      fl |= L4_TUPLE_OK;
+      if (l4len >= 20) {
+        const doff = b[q + 12]! >>> 4;
+        out.tcpDoff[row] = doff;
+        out.tcpFlags[row] = b[q + 13]!;
+        out.seq[row] = be32(b, q + 4);
+        out.ack[row] = be32(b, q + 8);
+        out.win[row] = be16(b, q + 14);
+        // tcp_error: doff*4 < sizeof(tcphdr) || tcplen < doff*4 -> invalid
+        if (doff >= 5 && doff << 2 <= l4len) {
+          fl |= L4_HDR_OK;
+          out.payload[row] = l4len - (doff << 2);
+          const oEnd = q + (doff << 2);
+          this.tcpOptions(b, q + 20, oEnd < capEnd ? oEnd : capEnd, out, row);
+        } else {
+          out.payload[row] = 0;
+          out.tcpOpt[row] = 0;
+          out.wscale[row] = 0;
+          out.sackEdge[row] = 0;
+        }
+      } else {
+        zeroProtoColumns(out, row);
+      }
+      out.l4flags[row] = this.l4Checksum(b, q, l4len, proto, fl, trunc, out, row, true);
+      return EMIT;
+    }
+    if (proto === IPPROTO_UDP || proto === IPPROTO_UDPLITE) {
+      if (l4len < 4) {
+        this.noTuple(out, row, l4len, fl);
+        return EMIT;
+      }
+      if (avail < 4 || (l4len >= 8 && avail < 8)) return SKIP_TRUNCATED_L4;
+      out.l4len[row] = l4len;
+      out.sport[row] = be16(b, q);
+      out.dport[row] = be16(b, q + 2);
+      fl |= L4_TUPLE_OK;
+      if (l4len >= 8) {
+        fl |= L4_HDR_OK;
+        out.payload[row] = l4len - 8;
+        const ulen = be16(b, q + 4);
+        const check = be16(b, q + 6);
+        if (proto === IPPROTO_UDP) {
+          // udp_error: len > remaining or < 8 -> invalid; checksum 0 -> not checked (both families).
+          if (ulen > l4len || ulen < 8) fl |= L4_UDP_LEN_BAD;
+          else if (check !== 0) fl = this.l4Checksum(b, q, l4len, proto, fl, trunc, out, row, true);
+        } else {
+          // udplite_error: coverage 0 = whole datagram; < 8 or > length invalid; checksum mandatory.
+          let cov = ulen;
+          if (cov === 0) cov = l4len;
+          if (cov < 8 || cov > l4len) fl |= L4_UDP_LEN_BAD;
+          else if (check === 0)
+            fl |= L4_UDP_LEN_BAD | L4_CSUM_BAD; // "checksum missing": invalid whatever the sysctl
+          else if (!this.verify) fl |= L4_CSUM_UNKNOWN;
+          else if (capEnd - q < cov) fl |= L4_CSUM_UNKNOWN;
+          // nf_checksum_partial(..., IPPROTO_UDP, ...): the kernel puts 17, not 136, in the pseudo-header.
+          else if (csumFinish(sumBytes(b, q, cov) + this.pseudo(out, row, IPPROTO_UDP, l4len)) !== 0)
+            fl |= L4_CSUM_BAD;
+        }
+      } else {
+        out.payload[row] = 0;
+      }
+      out.l4flags[row] = fl;
+      return EMIT;
+    }
     const tr = this.tupleL4(b, q, capEnd, dEnd, proto);
     if (tr < 0) return SKIP_TRUNCATED_L4;
-    let fl = out.l4flags[row]!;
-    if (tr === 0) return EMIT; // tuple fails: conntrack counts invalid
+    if (tr === 0) {
+      this.noTuple(out, row, l4len, fl); // tuple fails: conntrack counts invalid
+      return EMIT;
+    }
     fl |= L4_TUPLE_OK;
+    out.l4len[row] = l4len;
     out.sport[row] = this.tSport;
     out.dport[row] = this.tDport;
-    const avail = capEnd - q;
-    const trunc = (fl & L4_TRUNCATED) !== 0;
     switch (proto) {
-      case IPPROTO_TCP: {
-        if (l4len >= 20) {
-          if (avail < 20) return SKIP_TRUNCATED_L4;
-          const doff = b[q + 12]! >>> 4;
-          out.tcpDoff[row] = doff;
-          out.tcpFlags[row] = b[q + 13]!;
-          out.seq[row] = be32(b, q + 4);
-          out.ack[row] = be32(b, q + 8);
-          out.win[row] = be16(b, q + 14);
-          // tcp_error: doff*4 < sizeof(tcphdr) || tcplen < doff*4 -> invalid
-          if (doff >= 5 && doff << 2 <= l4len) {
-            fl |= L4_HDR_OK;
-            out.payload[row] = l4len - (doff << 2);
-            const oEnd = q + (doff << 2);
-            this.tcpOptions(b, q + 20, Math.min(oEnd, capEnd), out, row);
-          }
-        }
-        fl = this.l4Checksum(b, q, l4len, proto, fl, trunc, out, row, true);
-        break;
-      }
-      case IPPROTO_UDP:
-      case IPPROTO_UDPLITE: {
-        if (l4len >= 8) {
-          if (avail < 8) return SKIP_TRUNCATED_L4;
-          fl |= L4_HDR_OK;
-          out.payload[row] = l4len - 8;
-          const ulen = be16(b, q + 4);
-          const check = be16(b, q + 6);
-          if (proto === IPPROTO_UDP) {
-            // udp_error: len > remaining or < 8 -> invalid; checksum 0 -> not checked (both families).
-            if (ulen > l4len || ulen < 8) fl |= L4_UDP_LEN_BAD;
-            else if (check !== 0) fl = this.l4Checksum(b, q, l4len, proto, fl, trunc, out, row, true);
-          } else {
-            // udplite_error: coverage 0 = whole datagram; < 8 or > length invalid; checksum mandatory.
-            let cov = ulen;
-            if (cov === 0) cov = l4len;
-            if (cov < 8 || cov > l4len) fl |= L4_UDP_LEN_BAD;
-            else if (check === 0)
-              fl |= L4_UDP_LEN_BAD | L4_CSUM_BAD; // "checksum missing": invalid whatever the sysctl
-            else if (!this.verify) fl |= L4_CSUM_UNKNOWN;
-            else if (capEnd - q < cov) fl |= L4_CSUM_UNKNOWN;
-            // nf_checksum_partial(..., IPPROTO_UDP, ...): the kernel puts 17, not 136, in the pseudo-header.
-            else if (csumFinish(sumBytes(b, q, cov) + this.pseudo(out, row, IPPROTO_UDP, l4len)) !== 0)
-              fl |= L4_CSUM_BAD;
-          }
-        }
-        break;
-      }
       case IPPROTO_ICMP:
       case IPPROTO_ICMPV6: {
         fl |= L4_HDR_OK;
@@ -514,9 +621,14 @@ export class Decoder {
       }
       case IPPROTO_SCTP:
         if (l4len >= 12 && avail < 12) return SKIP_TRUNCATED_L4;
+        out.x0[row] = 0;
+        out.x1[row] = 0;
+        out.nchunks[row] = 0;
         fl = this.sctp(b, q, capEnd, dEnd, fl, trunc, out, row);
         break;
       case IPPROTO_GRE:
+        out.x0[row] = 0;
+        out.x1[row] = 0;
         if (l4len >= 4) {
           const ver = b[q + 1]! & 7;
           out.x0[row] = ver;
@@ -563,6 +675,7 @@ export class Decoder {
     let p = start;
     let opt = 0;
     let edge = 0;
+    out.wscale[row] = 0;
     while (p < end) {
       const kind = b[p]!;
       if (kind === 0) break; // EOL
@@ -667,8 +780,12 @@ export class Decoder {
       if (ihl < 20) return false;
       if ((be16(b, ip + 6) & 0x1fff) !== 0) return false; // non-first fragment
       proto = b[ip + 9]!;
-      out.isrc[a] = be32(b, ip + 12);
-      out.idst[a] = be32(b, ip + 16);
+      const isrc = out.isrc;
+      const idst = out.idst;
+      isrc[a] = be32(b, ip + 12);
+      isrc[a + 1] = isrc[a + 2] = isrc[a + 3] = 0;
+      idst[a] = be32(b, ip + 16);
+      idst[a + 1] = idst[a + 2] = idst[a + 3] = 0;
       q = ip + ihl;
       if (q > dEnd) return false;
     } else {
