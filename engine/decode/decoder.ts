@@ -67,34 +67,27 @@ function isExtHdr(nh: number): boolean {
 }
 
 /**
- * ip_fast_csum over the IPv4 header verifies (sums to 0xffff). The usual 20-byte header is summed inline:
- * even bytes are the high halves of the ten 16-bit words, odd bytes the low halves.
+ * ip_fast_csum over the IPv4 header verifies (sums to 0xffff). The usual 20-byte header is summed inline as
+ * five little-endian 32-bit reads: a byte-swapped one's-complement sum, and 0xffff is its own swap.
  */
-function ip4HeaderSumOk(b: Uint8Array, p: number, hl: number): boolean {
+function ip4HeaderSumOk(b: Uint8Array, v: DataView, p: number, hl: number): boolean {
   if (hl !== 20) return csumFinish(sumBytes(b, p, hl)) === 0;
-  const hi =
-    b[p]! +
-    b[p + 2]! +
-    b[p + 4]! +
-    b[p + 6]! +
-    b[p + 8]! +
-    b[p + 10]! +
-    b[p + 12]! +
-    b[p + 14]! +
-    b[p + 16]! +
-    b[p + 18]!;
-  const lo =
-    b[p + 1]! +
-    b[p + 3]! +
-    b[p + 5]! +
-    b[p + 7]! +
-    b[p + 9]! +
-    b[p + 11]! +
-    b[p + 13]! +
-    b[p + 15]! +
-    b[p + 17]! +
-    b[p + 19]!;
-  let s = (hi << 8) + lo; // < 10 * 0xffff
+  const w0 = v.getUint32(p, true);
+  const w1 = v.getUint32(p + 4, true);
+  const w2 = v.getUint32(p + 8, true);
+  const w3 = v.getUint32(p + 12, true);
+  const w4 = v.getUint32(p + 16, true);
+  let s =
+    (w0 & 0xffff) +
+    (w0 >>> 16) +
+    (w1 & 0xffff) +
+    (w1 >>> 16) +
+    (w2 & 0xffff) +
+    (w2 >>> 16) +
+    (w3 & 0xffff) +
+    (w3 >>> 16) +
+    (w4 & 0xffff) +
+    (w4 >>> 16); // < 10 * 0xffff
   s = (s & 0xffff) + (s >>> 16);
   return (s & 0xffff) + (s >>> 16) === 0xffff;
 }
@@ -119,10 +112,19 @@ export class Decoder {
   /** Scratch result of tupleL4(). */
   private tSport = 0;
   private tDport = 0;
+  /**
+   * Big-endian views for multi-byte reads (one load instead of two or four byte loads): of the capture
+   * chunk being decoded (replaced when the reader hands out another buffer) and of the defragmenter's output.
+   */
+  private chunk: Uint8Array | null = null;
+  private chunkView: DataView = new DataView(new ArrayBuffer(0));
+  private readonly fragView: DataView;
 
   constructor(opts?: Partial<DecodeOptions>) {
     this.verify = opts?.verifyChecksums ?? true;
     this.defrag = new Defrag(opts?.defrag);
+    const fo = this.defrag.out;
+    this.fragView = new DataView(fo.buffer, fo.byteOffset, fo.byteLength);
     this.stats = new DecodeStats(this.defrag.stats);
   }
 
@@ -207,6 +209,15 @@ export class Decoder {
     this.defrag.finish();
   }
 
+  /** DataView over b: the current chunk's, the reassembly buffer's, or a new one when b changes. */
+  private view(b: Uint8Array): DataView {
+    if (b === this.chunk) return this.chunkView;
+    if (b === this.defrag.out) return this.fragView;
+    this.chunk = b;
+    this.chunkView = new DataView(b.buffer, b.byteOffset, b.byteLength);
+    return this.chunkView;
+  }
+
   // ---- IPv4 -------------------------------------------------------------------------------------------
 
   /** ip_rcv_core checks, nf_defrag_ipv4, ipv4_get_l4proto. wire = bytes of the frame from p on the wire. */
@@ -226,14 +237,15 @@ export class Decoder {
     const hl = (b0 & 15) << 2;
     if (wire < hl) return SKIP_BAD_IP_HEADER;
     if (end - p < hl) return SKIP_TRUNCATED_IP;
-    if (!reasm && this.verify && !ip4HeaderSumOk(b, p, hl)) return SKIP_BAD_IP_CHECKSUM;
-    const tot = be16(b, p + 2);
+    const v = this.view(b);
+    if (!reasm && this.verify && !ip4HeaderSumOk(b, v, p, hl)) return SKIP_BAD_IP_CHECKSUM;
+    const tot = v.getUint16(p + 2);
     if (tot > wire || tot < hl) return SKIP_BAD_IP_LENGTH;
     const dEnd = p + tot;
     const capEnd = Math.min(end, dEnd);
     const proto = b[p + 9]!;
-    const src = be32(b, p + 12);
-    const dst = be32(b, p + 16);
+    const src = v.getUint32(p + 12);
+    const dst = v.getUint32(p + 16);
     if (!reasm && (be16(b, p + 6) & 0x3fff) !== 0) {
       this.stats.fragments++;
       if (capEnd < dEnd) return SKIP_TRUNCATED_FRAGMENT;
@@ -260,7 +272,7 @@ export class Decoder {
     out.l3flags[row] = this.martian4(src, dst) ? L3_ROUTE_MARTIAN : 0;
     let fl = reasm ? L4_REASSEMBLED : 0;
     if (capEnd < dEnd) fl |= L4_TRUNCATED;
-    return this.l4(b, p + hl, capEnd, dEnd, proto, fl, out, row);
+    return this.l4(b, v, p + hl, capEnd, dEnd, proto, fl, out, row);
   }
 
   /**
@@ -386,7 +398,7 @@ export class Decoder {
       this.noTuple(out, row, q <= dEnd ? dEnd - q : 0, fl);
       return EMIT;
     }
-    return this.l4(b, q, capEnd, dEnd, nh, fl, out, row);
+    return this.l4(b, this.view(b), q, capEnd, dEnd, nh, fl, out, row);
   }
 
   /**
@@ -510,6 +522,7 @@ export class Decoder {
    */
   private l4(
     b: Uint8Array,
+    v: DataView,
     q: number,
     capEnd: number,
     dEnd: number,
@@ -530,22 +543,22 @@ export class Decoder {
       }
       if (avail < 4 || (l4len >= 20 && avail < 20)) return SKIP_TRUNCATED_L4;
       out.l4len[row] = l4len;
-      out.sport[row] = be16(b, q);
-      out.dport[row] = be16(b, q + 2);
+      out.sport[row] = v.getUint16(q);
+      out.dport[row] = v.getUint16(q + 2);
       fl |= L4_TUPLE_OK;
       if (l4len >= 20) {
         const doff = b[q + 12]! >>> 4;
         out.tcpDoff[row] = doff;
         out.tcpFlags[row] = b[q + 13]!;
-        out.seq[row] = be32(b, q + 4);
-        out.ack[row] = be32(b, q + 8);
-        out.win[row] = be16(b, q + 14);
+        out.seq[row] = v.getUint32(q + 4);
+        out.ack[row] = v.getUint32(q + 8);
+        out.win[row] = v.getUint16(q + 14);
         // tcp_error: doff*4 < sizeof(tcphdr) || tcplen < doff*4 -> invalid
         if (doff >= 5 && doff << 2 <= l4len) {
           fl |= L4_HDR_OK;
           out.payload[row] = l4len - (doff << 2);
           const oEnd = q + (doff << 2);
-          this.tcpOptions(b, q + 20, oEnd < capEnd ? oEnd : capEnd, out, row);
+          this.tcpOptions(b, v, q + 20, oEnd < capEnd ? oEnd : capEnd, out, row);
         } else {
           out.payload[row] = 0;
           out.tcpOpt[row] = 0;
@@ -565,14 +578,14 @@ export class Decoder {
       }
       if (avail < 4 || (l4len >= 8 && avail < 8)) return SKIP_TRUNCATED_L4;
       out.l4len[row] = l4len;
-      out.sport[row] = be16(b, q);
-      out.dport[row] = be16(b, q + 2);
+      out.sport[row] = v.getUint16(q);
+      out.dport[row] = v.getUint16(q + 2);
       fl |= L4_TUPLE_OK;
       if (l4len >= 8) {
         fl |= L4_HDR_OK;
         out.payload[row] = l4len - 8;
-        const ulen = be16(b, q + 4);
-        const check = be16(b, q + 6);
+        const ulen = v.getUint16(q + 4);
+        const check = v.getUint16(q + 6);
         if (proto === IPPROTO_UDP) {
           // udp_error: len > remaining or < 8 -> invalid; checksum 0 -> not checked (both families).
           if (ulen > l4len || ulen < 8) fl |= L4_UDP_LEN_BAD;
@@ -671,11 +684,20 @@ export class Decoder {
   }
 
   /** tcp_options / tcp_sack: window scale (capped at 14), SACK-permitted, highest SACK right edge. */
-  private tcpOptions(b: Uint8Array, start: number, end: number, out: PacketBatch, row: number): void {
+  private tcpOptions(
+    b: Uint8Array,
+    v: DataView,
+    start: number,
+    end: number,
+    out: PacketBatch,
+    row: number,
+  ): void {
     let p = start;
     let opt = 0;
     let edge = 0;
     out.wscale[row] = 0;
+    // The usual data-segment layout NOP, NOP, timestamps (12 bytes) sets nothing.
+    if (end - p === 12 && v.getUint32(p) === 0x0101080a) p = end;
     while (p < end) {
       const kind = b[p]!;
       if (kind === 0) break; // EOL
