@@ -41,6 +41,12 @@ export class PcapReader extends BaseReader {
     const le = this.le;
     const end = this.end;
     const cap = batch.capacity;
+    const maxCaplen = this.maxCaplen;
+    const snaplen = this.snaplen;
+    const fracLimit = this.fracLimit;
+    const nsPerFrac = this.nsPerFrac;
+    const linkType = this.linkType;
+    const base = this.base;
     let p = this.start;
     let n = batch.count;
     let need = PARSE_FULL;
@@ -51,10 +57,10 @@ export class PcapReader extends BaseReader {
         break;
       }
       const caplen = dv.getUint32(p + 8, le);
-      if (caplen > this.maxCaplen) {
+      if (caplen > maxCaplen) {
         this.start = p;
         batch.count = n;
-        return this.fail(p, `record captured length ${caplen} exceeds limit ${this.maxCaplen}`);
+        return this.fail(p, `record captured length ${caplen} exceeds limit ${maxCaplen}`);
       }
       const total = REC_HDR + caplen;
       if (end - p < total) {
@@ -65,27 +71,27 @@ export class PcapReader extends BaseReader {
       let sec = dv.getUint32(p, le);
       let frac = dv.getUint32(p + 4, le);
       const origlen = dv.getUint32(p + 12, le);
-      if (caplen > this.snaplen || caplen > origlen || frac >= this.fracLimit) {
+      if (caplen > snaplen || caplen > origlen || frac >= fracLimit) {
         // Rare path: odd but readable record.
         if (!this.odd(p, caplen, origlen, frac)) {
           this.start = p;
           batch.count = n;
           return PARSE_FATAL;
         }
-        if (frac >= this.fracLimit) {
-          const carry = Math.floor(frac / this.fracLimit);
+        if (frac >= fracLimit) {
+          const carry = Math.floor(frac / fracLimit);
           sec += carry;
-          frac -= carry * this.fracLimit;
+          frac -= carry * fracLimit;
         }
       }
       batch.offset[n] = p + REC_HDR;
       batch.caplen[n] = caplen;
       batch.origlen[n] = origlen;
       batch.tsSec[n] = sec;
-      batch.tsNsec[n] = frac * this.nsPerFrac;
-      batch.linkType[n] = this.linkType;
+      batch.tsNsec[n] = frac * nsPerFrac;
+      batch.linkType[n] = linkType;
       batch.packetNo[n] = ++this.packets;
-      batch.fileOffset[n] = this.base + p;
+      batch.fileOffset[n] = base + p;
       n++;
       p += total;
     }

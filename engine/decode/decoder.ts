@@ -134,6 +134,8 @@ export class Decoder {
    */
   decode(rec: RecordBatch, from: number, out: PacketBatch): number {
     const data = rec.data;
+    const v = this.view(data);
+    const link = this.link;
     const st = this.stats;
     const count = rec.count;
     const capacity = out.capacity;
@@ -160,15 +162,23 @@ export class Decoder {
       if (!(t >= firstTime)) firstTime = t;
       if (!(t <= lastTime)) lastTime = t;
       const end = p0 + cap;
-      let r = this.link.parse(data, p0, end, rec.linkType[i]!);
-      if (r === L3_V4) {
+      let r: number;
+      if (rec.linkType[i] === 1 && p0 + 14 <= end && v.getUint16(p0 + 12) === 0x0800) {
+        // Untagged Ethernet + IPv4, the common case, without the link-layer walk (the IPv4 path does not
+        // read link.loopback).
         ipv4++;
-        const p = this.link.l3off;
-        r = this.ipv4(data, p, end, orig - (p - p0), out, row, false);
-      } else if (r === L3_V6) {
-        ipv6++;
-        const p = this.link.l3off;
-        r = this.ipv6(data, p, end, orig - (p - p0), out, row, false);
+        r = this.ipv4(data, p0 + 14, end, orig - 14, out, row, false);
+      } else {
+        r = link.parse(data, p0, end, rec.linkType[i]!);
+        if (r === L3_V4) {
+          ipv4++;
+          const p = link.l3off;
+          r = this.ipv4(data, p, end, orig - (p - p0), out, row, false);
+        } else if (r === L3_V6) {
+          ipv6++;
+          const p = link.l3off;
+          r = this.ipv6(data, p, end, orig - (p - p0), out, row, false);
+        }
       }
       if (r === EMIT) {
         // The layer functions wrote every column the row's kind makes valid (see PacketBatch).
