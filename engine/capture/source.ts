@@ -13,6 +13,8 @@ export interface ByteSource {
   readonly failure: string | null;
   /** Raw (file / compressed) bytes consumed so far. */
   readonly bytesRead: number;
+  /** The reader should keep one read in flight ahead of parsing (files; streams queue by themselves). */
+  readonly readAhead: boolean;
   close(): Promise<void>;
 }
 
@@ -23,6 +25,7 @@ function message(e: unknown): string {
 export class FileSource implements ByteSource {
   failure: string | null = null;
   bytesRead = 0;
+  readonly readAhead = true;
   private closed = false;
 
   constructor(readonly fh: FileHandle) {}
@@ -56,6 +59,7 @@ const QUEUE_LOW = 2 * 1024 * 1024;
 export class StreamSource implements ByteSource {
   failure: string | null = null;
   bytesRead = 0;
+  readonly readAhead = false;
   private readonly queue: Uint8Array[] = [];
   private queueHead = 0;
   private chunkOff = 0;
@@ -153,6 +157,7 @@ export class StreamSource implements ByteSource {
 
 /** Gunzips a raw byte iterable; bytesRead counts the compressed bytes consumed. */
 export class GzipSource implements ByteSource {
+  readonly readAhead = false;
   private readonly out: StreamSource;
   private raw = 0;
   private readonly input: Readable;
