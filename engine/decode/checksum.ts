@@ -44,57 +44,63 @@ export function fold16(sum: number): number {
 }
 
 /**
- * Unfolded big-endian 16-bit one's-complement sum of buf[start, start+len) (odd length padded with a zero
- * byte), as a number < 2^53. Combine partial sums by adding, then fold16.
+ * Folds a sum of 32-bit words (< 2^53) to 16 bits: 2^32 = 1 (mod 0xffff), so the high part adds in
+ * directly; 0 stays 0, any other multiple of 0xffff becomes 0xffff (as fold16 does).
  */
-export function sumBytes(buf: Uint8Array, start: number, len: number): number {
-  const end = start + len;
-  let acc = 0;
-  let p = start;
-  select(buf);
-  const byteOffset = lastOffset;
-  const abs0 = byteOffset + start;
-  // Head: bytes until the absolute address is 4-aligned (weight 256 at even distance from start).
-  let head = (4 - (abs0 & 3)) & 3;
-  if (head > len) head = len;
-  for (let k = 0; k < head; k++, p++) acc += (p - start) & 1 ? buf[p]! : buf[p]! << 8;
-  const nWords = (end - p) >>> 2;
-  if (nWords > 0) {
-    const w = lastWords;
-    let i = (byteOffset + p) >>> 2;
-    const iEnd = i + nWords;
-    let s = 0;
-    while (i < iEnd) {
-      // Each word adds its two 16-bit halves (< 2^17) to one of two int32 accumulators: chunks of 2^14 words
-      // keep both below 2^31, so the loop stays in integer registers (1.4x faster than summing u32 words as
-      // doubles).
-      const cEnd = iEnd - i > 0x4000 ? i + 0x4000 : iEnd;
-      let a = 0;
-      let c = 0;
-      for (; i + 2 <= cEnd; i += 2) {
-        const u = w[i]!;
-        const v = w[i + 1]!;
-        a = (a + (u & 0xffff) + (u >>> 16)) | 0;
-        c = (c + (v & 0xffff) + (v >>> 16)) | 0;
-      }
-      if (i < cEnd) {
-        const u = w[i++]!;
-        a = (a + (u & 0xffff) + (u >>> 16)) | 0;
-      }
-      s += a + c;
-    }
-    // Little-endian host: byte at even distance from p has weight 1 -> swap to big-endian weights when the
-    // aligned start is at even distance from `start`.
-    let s16 = fold16(s);
-    if (((p - start) & 1) === 0) s16 = ((s16 & 0xff) << 8) | (s16 >>> 8);
-    acc += s16;
-    p += nWords << 2;
-  }
-  for (; p < end; p++) acc += (p - start) & 1 ? buf[p]! : buf[p]! << 8;
-  return acc;
+function fold32(sum: number): number {
+  const hi = Math.floor(sum / 4294967296);
+  const lo = sum - hi * 4294967296;
+  let x = hi + (lo >>> 16) + (lo & 0xffff);
+  x = (x & 0xffff) + (x >>> 16);
+  return (x & 0xffff) + (x >>> 16);
 }
 
-/** Same as sumBytes without the aligned fast path (reference for tests). */
+/**
+ * Big-endian 16-bit one's-complement sum of buf[start, start+len) (odd length padded with a zero byte),
+ * unfolded (< 2^53) or folded: combine partial sums by adding, then fold16.
+ *
+ * Reads the aligned 32-bit words covering the range, the first and last masked to the range's bytes, sums
+ * them as doubles in four accumulators (exact below 2^53: at most 2^20 words per call), folds, and swaps the
+ * bytes when the range starts at an even address (there the first byte is a low byte of a little-endian
+ * 16-bit half, but the high byte of the big-endian sum).
+ */
+export function sumBytes(buf: Uint8Array, start: number, len: number): number {
+  if (len <= 0) return 0;
+  // Over 4 MiB (2^20 words): split at an even length, which keeps every byte's weight.
+  if (len > 0x400000) return sumBytes(buf, start, 0x400000) + sumBytes(buf, start + 0x400000, len - 0x400000);
+  select(buf);
+  const abs = lastOffset + start;
+  const absEnd = abs + len;
+  const w = lastWords;
+  let i = abs >>> 2;
+  const last = (absEnd - 1) >>> 2;
+  // The last word runs past the end of the buffer (length not a multiple of 4): rare, byte-wise.
+  if (last >= w.length) return sumBytesSlow(buf, start, len);
+  const e = absEnd & 3;
+  const lastMask = e === 0 ? 0xffffffff : 0xffffffff >>> ((4 - e) << 3);
+  const first = w[i]! & (0xffffffff << ((abs & 3) << 3));
+  let a: number;
+  let b = 0;
+  let c = 0;
+  let d = 0;
+  if (i === last) {
+    a = (first & lastMask) >>> 0;
+  } else {
+    a = (first >>> 0) + ((w[last]! & lastMask) >>> 0);
+    i++;
+    for (; i + 4 <= last; i += 4) {
+      a += w[i]!;
+      b += w[i + 1]!;
+      c += w[i + 2]!;
+      d += w[i + 3]!;
+    }
+    for (; i < last; i++) a += w[i]!;
+  }
+  const s = fold32(a + b + c + d);
+  return (abs & 1) === 0 ? ((s & 0xff) << 8) | (s >>> 8) : s;
+}
+
+/** Byte-wise sumBytes (reference for tests; the fallback at a buffer's unaligned end). */
 export function sumBytesSlow(buf: Uint8Array, start: number, len: number): number {
   let acc = 0;
   for (let k = 0; k < len; k++) acc += k & 1 ? buf[start + k]! : buf[start + k]! << 8;
