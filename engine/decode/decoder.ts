@@ -339,10 +339,17 @@ export class Decoder {
     }
     const capEnd = Math.min(end, dEnd);
     const a = row * 4;
-    for (let k = 0; k < 4; k++) {
-      out.src[a + k] = be32(b, p + 8 + 4 * k);
-      out.dst[a + k] = be32(b, p + 24 + 4 * k);
-    }
+    const v = this.view(b);
+    const srcs = out.src;
+    const dsts = out.dst;
+    srcs[a] = v.getUint32(p + 8);
+    srcs[a + 1] = v.getUint32(p + 12);
+    srcs[a + 2] = v.getUint32(p + 16);
+    srcs[a + 3] = v.getUint32(p + 20);
+    dsts[a] = v.getUint32(p + 24);
+    dsts[a + 1] = v.getUint32(p + 28);
+    dsts[a + 2] = v.getUint32(p + 32);
+    dsts[a + 3] = v.getUint32(p + 36);
     let q = p + 40;
     let nhPos = p + 6;
     let tupleOk = true;
@@ -408,7 +415,7 @@ export class Decoder {
       this.noTuple(out, row, q <= dEnd ? dEnd - q : 0, fl);
       return EMIT;
     }
-    return this.l4(b, this.view(b), q, capEnd, dEnd, nh, fl, out, row);
+    return this.l4(b, v, q, capEnd, dEnd, nh, fl, out, row);
   }
 
   /**
