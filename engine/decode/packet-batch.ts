@@ -2,7 +2,15 @@
  * Decoded packets, column-wise, in ONE backing ArrayBuffer (or SharedArrayBuffer), so a batch can be
  * transferred or shared with a shard worker without cloning (the sharding stage sends `buffer`).
  * This is the contract between decode (writer) and conntrack (reader). Nothing is allocated per packet:
- * the decoder resets and fills row i in place.
+ * the decoder fills row i in place, writing exactly the columns that are valid for the row:
+ *   - every row: tsSec, tsNsec, packetNo, kind, l3, proto, src, dst, sport, dport, l4len, l4flags, l3flags
+ *     (sport/dport 0 without L4_TUPLE_OK);
+ *   - proto TCP: tcpFlags, tcpDoff, seq, ack, win, tcpOpt, wscale, sackEdge, payload (0 where the header
+ *     does not have them); UDP/UDPLite: payload;
+ *   - SCTP: x0, x1, nchunks, and chunks/chunkFlags[0, min(nchunks, SCTP_MAX_CHUNKS)); GRE: x0, x1;
+ *   - L4_ICMP_INNER_OK: il3, iproto, isrc, idst, isport, idport.
+ * Other columns of a row are unspecified (they may hold an earlier row's values): readers look at a column
+ * only when the row's proto / flags make it valid. Rows are only ever emitted as PK_IP.
  *
  * Addresses are four big-endian 32-bit words each (IPv4 uses word 0, words 1..3 are zero), exactly as the
  * kernel's zero-padded nf_conntrack_tuple.src.u3/dst.u3.
@@ -185,7 +193,10 @@ export class PacketBatch {
     }
   }
 
-  /** Resets row i to an empty PK_NONE row (the decoder calls this before filling it). */
+  /**
+   * Resets row i to an empty PK_NONE row with every column zero (for rows built by hand; the decoder writes
+   * each row's valid columns directly instead).
+   */
   clearRow(i: number): void {
     this.kind[i] = PK_NONE;
     this.l3[i] = 0;
