@@ -49,6 +49,8 @@ export class PcapReader extends BaseReader {
     const base = this.base;
     let p = this.start;
     let n = batch.count;
+    // Packet number of record n is pn0 + n + 1; this.packets is stored back before anything reads it.
+    const pn0 = this.packets - n;
     let need = PARSE_FULL;
     while (n < cap) {
       if (end - p < REC_HDR) {
@@ -60,6 +62,7 @@ export class PcapReader extends BaseReader {
       if (caplen > maxCaplen) {
         this.start = p;
         batch.count = n;
+        this.packets = pn0 + n;
         return this.fail(p, `record captured length ${caplen} exceeds limit ${maxCaplen}`);
       }
       const total = REC_HDR + caplen;
@@ -73,6 +76,7 @@ export class PcapReader extends BaseReader {
       const origlen = dv.getUint32(p + 12, le);
       if (caplen > snaplen || caplen > origlen || frac >= fracLimit) {
         // Rare path: odd but readable record.
+        this.packets = pn0 + n;
         if (!this.odd(p, caplen, origlen, frac)) {
           this.start = p;
           batch.count = n;
@@ -90,13 +94,14 @@ export class PcapReader extends BaseReader {
       batch.tsSec[n] = sec;
       batch.tsNsec[n] = frac * nsPerFrac;
       batch.linkType[n] = linkType;
-      batch.packetNo[n] = ++this.packets;
+      batch.packetNo[n] = pn0 + n + 1;
       batch.fileOffset[n] = base + p;
       n++;
       p += total;
     }
     this.start = p;
     batch.count = n;
+    this.packets = pn0 + n;
     return need;
   }
 
