@@ -20,6 +20,7 @@ import {
   NFPROTO_IPV4,
   NFPROTO_IPV6,
   type PacketBatch,
+  PK_DEFER,
   PK_IP,
   SCTP_MAX_CHUNKS,
   TCPOPT_SACK,
@@ -45,11 +46,18 @@ export interface DecodeOptions {
   verifyChecksums: boolean;
   /** Reassembly limits and timeouts (defaults: the kernel's). */
   defrag?: Partial<DefragOptions>;
+  /**
+   * Do not reassemble: a fragment becomes a PK_DEFER row (record index in x0) and is not counted, so a
+   * stateless decoder (a decode worker) can decode any batch; the caller decodes those records again, in
+   * capture order, with decodeOne() on a defragmenting Decoder (engine/decode/parallel.ts).
+   */
+  deferFragments?: boolean;
 }
 
 // Results of the layer functions: >= 0 is a SKIP_* code.
 const EMIT = -2; // row filled
 const HELD = -1; // fragment queued or dropped by the defragmenter (counted there)
+const DEFER = -3; // fragment left to the caller (deferFragments); packets/ipv4/ipv6 already undone
 
 const IPPROTO_ICMP = 1;
 const IPPROTO_TCP = 6;
@@ -69,6 +77,7 @@ function isExtHdr(nh: number): boolean {
 export class Decoder {
   readonly stats: DecodeStats;
   private readonly verify: boolean;
+  private readonly deferFragments: boolean;
   private readonly defrag: Defrag;
   /** Link-layer parser; its l3off / loopback describe the record being decoded. */
   private readonly link = new LinkLayer();
@@ -80,6 +89,7 @@ export class Decoder {
 
   constructor(opts?: Partial<DecodeOptions>) {
     this.verify = opts?.verifyChecksums ?? true;
+    this.deferFragments = opts?.deferFragments ?? false;
     this.defrag = new Defrag(opts?.defrag);
     this.stats = new DecodeStats(this.defrag.stats);
   }
@@ -131,6 +141,13 @@ export class Decoder {
         if (fl & L4_TRUNCATED) st.truncated++;
         if (out.l3flags[row]! & L3_ROUTE_MARTIAN) st.martian++;
         out.count++;
+      } else if (r === DEFER) {
+        out.kind[row] = PK_DEFER;
+        out.x0[row] = i;
+        out.tsSec[row] = tSec;
+        out.tsNsec[row] = tNsec;
+        out.packetNo[row] = rec.packetNo[i]!;
+        out.count++;
       } else if (r >= 0) {
         st.skipped[r] = st.skipped[r]! + 1;
         if (r === SKIP_UNSUPPORTED_LINKTYPE) {
@@ -140,6 +157,22 @@ export class Decoder {
       }
     }
     return i;
+  }
+
+  /**
+   * Decodes record i alone into out's row `row` (which must be < out.capacity); true when a row was filled
+   * (false: skipped or a fragment held by the defragmenter). For PK_DEFER rows, in capture order.
+   */
+  decodeOne(rec: RecordBatch, i: number, out: PacketBatch, row: number): boolean {
+    const count = rec.count;
+    const n = out.count;
+    rec.count = i + 1;
+    out.count = row;
+    this.decode(rec, i, out);
+    const filled = out.count > row;
+    rec.count = count;
+    out.count = n;
+    return filled;
   }
 
   /** Ends the capture: fragment queues still open are counted as incomplete. */
@@ -175,6 +208,11 @@ export class Decoder {
     const src = be32(b, p + 12);
     const dst = be32(b, p + 16);
     if (!reasm && (be16(b, p + 6) & 0x3fff) !== 0) {
+      if (this.deferFragments) {
+        this.stats.packets--;
+        this.stats.ipv4--;
+        return DEFER;
+      }
       this.stats.fragments++;
       if (capEnd < dEnd) return SKIP_TRUNCATED_FRAGMENT;
       const d = this.defrag;
@@ -281,6 +319,11 @@ export class Decoder {
           if (reasm) {
             tupleOk = false; // a fragment header inside a reassembled datagram: not produced by reasm()
             break;
+          }
+          if (this.deferFragments) {
+            this.stats.packets--;
+            this.stats.ipv6--;
+            return DEFER;
           }
           this.stats.fragments++;
           if (capEnd < dEnd) return SKIP_TRUNCATED_FRAGMENT;
