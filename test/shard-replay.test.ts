@@ -297,25 +297,30 @@ describe.skipIf(!built)("sharded replay on a generated capture", () => {
     expect(workers.length).toBe(0);
   }, 120_000);
 
-  it("an abort signal stops reading and still returns the partial result", async () => {
-    const settings = resolveSettings();
-    const ac = new AbortController();
-    let seen = 0;
-    const r = await replaySharded([file], settings, {
-      threads: 2,
-      signal: ac.signal,
-      onProgress: (p) => {
-        seen = p.packets;
-        if (p.packets > 50_000) ac.abort();
-      },
-    });
-    expect(r.interrupted).toBe(true);
-    expect(r.packets).toBeGreaterThan(50_000);
-    expect(r.packets).toBeLessThan(250_000);
-    expect(seen).toBeGreaterThan(0);
-    expect(r.conntrack.count).toBeGreaterThan(0);
-    expect(r.stats.new - r.stats.delete).toBe(r.conntrack.count);
-  }, 120_000);
+  it.each([0, 2])(
+    "an abort signal stops reading and still returns the partial result (%i decode threads)",
+    async (decodeThreads) => {
+      const settings = resolveSettings();
+      const ac = new AbortController();
+      let seen = 0;
+      const r = await replaySharded([file], settings, {
+        threads: 2,
+        decodeThreads,
+        signal: ac.signal,
+        onProgress: (p) => {
+          seen = p.packets;
+          if (p.packets > 50_000) ac.abort();
+        },
+      });
+      expect(r.interrupted).toBe(true);
+      expect(r.packets).toBeGreaterThan(50_000);
+      expect(r.packets).toBeLessThan(250_000);
+      expect(seen).toBeGreaterThan(0);
+      expect(r.conntrack.count).toBeGreaterThan(0);
+      expect(r.stats.new - r.stats.delete).toBe(r.conntrack.count);
+    },
+    120_000,
+  );
 });
 
 describe("countOthers: the core's global-count hook", () => {

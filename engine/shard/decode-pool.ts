@@ -395,7 +395,10 @@ export class DecodePipeline {
     const lo = rec.offset[from]!;
     let hi = lo;
     let n = s.nrec;
-    const room = s.dataBuf!.byteLength - s.used;
+    // Start at the source's address mod 8: V8 copies into a SharedArrayBuffer word by word only when both
+    // sides are aligned alike, else byte by byte (measured 1 vs 5-6 GB/s).
+    const start = s.used + ((rec.data.byteOffset + lo - s.used) & 7);
+    const room = s.dataBuf!.byteLength - start;
     for (; j < this.recN && n < this.cap; j++, n++) {
       const o = rec.offset[j]!;
       const e = o + rec.caplen[j]!;
@@ -406,7 +409,7 @@ export class DecodePipeline {
       if (n >= this.cap || s.nrec > 0) return from; // slot full
       // One record larger than the whole buffer: grow this slot's buffer (rare: records up to 64 MiB).
       let size = s.dataBuf!.byteLength;
-      while (size < rec.caplen[from]!) size *= 2;
+      while (size < rec.caplen[from]! + 8) size *= 2;
       s.dataBuf = new SharedArrayBuffer(size);
       recs.data = new Uint8Array(s.dataBuf);
       s.gen++;
@@ -414,8 +417,8 @@ export class DecodePipeline {
     }
     const k0 = s.nrec;
     const cnt = j - from;
-    recs.data.set(rec.data.subarray(lo, hi), s.used);
-    const shift = s.used - lo;
+    recs.data.set(rec.data.subarray(lo, hi), start);
+    const shift = start - lo;
     for (let k = 0; k < cnt; k++) recs.offset[k0 + k] = rec.offset[from + k]! + shift;
     recs.caplen.set(rec.caplen.subarray(from, j), k0);
     recs.origlen.set(rec.origlen.subarray(from, j), k0);
@@ -424,7 +427,7 @@ export class DecodePipeline {
     recs.linkType.set(rec.linkType.subarray(from, j), k0);
     recs.packetNo.set(rec.packetNo.subarray(from, j), k0);
     s.nrec += cnt;
-    s.used += hi - lo;
+    s.used = start + (hi - lo);
     return j;
   }
 }
