@@ -92,13 +92,13 @@ export interface ShardedReplayResult extends ReplayResult {
 }
 
 /**
- * Decode threads when not given: one per tracking thread, but only on CPUs that the main thread and the
- * tracking threads leave free (so 0 on 2 CPUs: there the main thread decodes). Decode threads cost CPU
- * (the record copy, another isolate's JIT, cross-core traffic: ~+40 ns/packet measured) and only pay off
- * when they get a core of their own; on a CPU-bound machine the total CPU per packet sets the speed.
+ * Decode threads when not given: one per tracking thread, on the CPUs the tracking threads leave (the
+ * main thread, ~100 ns/packet once it only reads, shares one with them). On 2 CPUs: 1 with one tracking
+ * thread, 0 with two. Decode threads cost CPU (the record copy, another isolate's JIT, cross-core traffic:
+ * ~50-60 ns/packet measured), so where the tracking threads already fill the CPUs the main thread decodes.
  */
 export function defaultDecodeThreads(threads: number): number {
-  return Math.max(0, Math.min(threads, os.availableParallelism() - 1 - threads));
+  return Math.max(0, Math.min(threads, os.availableParallelism() - threads));
 }
 
 /** The compiled worker module (piscina loads JavaScript): next to this module's build, or under dist/. */
