@@ -4,7 +4,7 @@
  * decoding is stateless here because fragments are deferred to the main thread (Decoder deferFragments).
  * The task's DecodeStats deltas go to the slot's stats vector; the result is three small fields.
  */
-import { Piscina } from "piscina";
+import { workerData } from "node:worker_threads";
 import { Decoder } from "../engine/decode/decoder.js";
 import { PacketBatch, PK_DEFER } from "../engine/decode/packet-batch.js";
 import {
@@ -30,7 +30,8 @@ let slots: Slot[] = [];
 let decoder: Decoder | null = null;
 
 function setup(): DecodeWorkerData {
-  const d = Piscina.workerData as DecodeWorkerData;
+  // piscina hands its workerData option to the worker thread as is (no need to load piscina here).
+  const d = workerData as DecodeWorkerData;
   wd = d;
   decoder = new Decoder({ verifyChecksums: d.verifyChecksums, deferFragments: true });
   slots = d.recCols.map((cols, k) => ({

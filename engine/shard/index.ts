@@ -307,6 +307,7 @@ export async function replaySharded(
   };
 
   try {
+    await pipe.start(); // decode threads start up while the shard threads do
     const file = shardWorkerFile();
     for (let w = 0; w < threads; w++) {
       pools.push(
@@ -342,7 +343,6 @@ export async function replaySharded(
       ),
     );
 
-    await pipe.start();
     let guard = 0;
     let slot: Slot | null = null;
     for (;;) {
