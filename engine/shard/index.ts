@@ -92,13 +92,14 @@ export interface ShardedReplayResult extends ReplayResult {
 }
 
 /**
- * Decode threads when not given: one per tracking thread, on the CPUs the tracking threads leave (the
- * main thread, ~100 ns/packet once it only reads, shares one with them). On 2 CPUs: 1 with one tracking
- * thread, 0 with two. Decode threads cost CPU (the record copy, another isolate's JIT, cross-core traffic:
- * ~50-60 ns/packet measured), so where the tracking threads already fill the CPUs the main thread decodes.
+ * Decode threads when not given: one per tracking thread, but only on CPUs the main thread and the
+ * tracking threads leave free (0 on 2 CPUs: there the main thread decodes). Decode threads cost CPU (the
+ * record copy, another isolate's JIT, cross-core traffic: ~50-60 ns/packet measured) and RSS, and pay off
+ * only with a core of their own; where the threads already fill the CPUs, total CPU per packet sets the
+ * speed (on 2 CPUs no wall-time gain was measurable, the CPU cost was, see docs/sharding.md).
  */
 export function defaultDecodeThreads(threads: number): number {
-  return Math.max(0, Math.min(threads, os.availableParallelism() - threads));
+  return Math.max(0, Math.min(threads, os.availableParallelism() - 1 - threads));
 }
 
 /** The compiled worker module (piscina loads JavaScript): next to this module's build, or under dist/. */
