@@ -1,12 +1,16 @@
 /**
  * Read + decode throughput on the 5M-packet bench capture (full-size and headers-only), with pcap-parser
  * iterating the same file in the same run as the baseline. Target (capture issue): read + decode at
- * least 10x pcap-parser's packets/s.
+ * least 10x pcap-parser's packets/s. Besides the single-threaded pass, the parallel pipeline of the
+ * sharded replay (main thread reads, N decode threads decode, fragments resolved in order on the main
+ * thread; engine/shard/decode-pool.ts) with N = the available CPUs.
  */
+import os from "node:os";
 import { pathToFileURL } from "node:url";
 import { openCapture, RecordBatch } from "../engine/capture/index.js";
 import { Decoder } from "../engine/decode/index.js";
 import { PacketBatch } from "../engine/decode/packet-batch.js";
+import { readDecodeParallel } from "../engine/shard/decode-pool.js";
 import { type BenchCaptureName, benchCapture } from "./captures.js";
 import { mpps, type PassResult, runPasses } from "./harness.js";
 import { pcapParserCount } from "./pcap-parser-baseline.js";
@@ -66,6 +70,10 @@ export interface ReadDecodeReport {
   results: PassResult[];
   /** read+decode (checksums verified) pps / pcap-parser pps. */
   ratio: number;
+  /** Decode threads of the parallel case, and its pps / pcap-parser pps (mean and best passes). */
+  threads: number;
+  parallelRatio: number;
+  bestParallelRatio: number;
   /** read+decode without checksum verification / pcap-parser. */
   parseRatio: number;
   /** read+decode / pcap-parser fed 1 MiB chunks. */
@@ -78,16 +86,30 @@ export interface ReadDecodeReport {
 
 export async function benchReadDecode(quick = false): Promise<ReadDecodeReport[]> {
   const reports: ReadDecodeReport[] = [];
+  const threads = os.availableParallelism();
+  const parallel = `ctreplay read+decode, ${threads} threads`;
   for (const name of ["bench5m-headers", "bench5m"] as BenchCaptureName[]) {
     const cap = await benchCapture(name, quick);
     const results = await runPasses(`read + decode: ${name} (${cap.packets} packets)`, [
       { name: "ctreplay read+decode", packets: cap.packets, pass: () => readDecodePass(cap.path) },
+      {
+        name: parallel,
+        packets: cap.packets,
+        pass: async () => (await readDecodeParallel([cap.path], { threads })).records,
+      },
       { name: "ctreplay read", packets: cap.packets, pass: () => readPass(cap.path) },
       { name: "pcap-parser iterate", packets: cap.packets, pass: () => pcapParserCount(cap.path) },
       { name: "read+decode no csum", packets: cap.packets, pass: () => readDecodePass(cap.path, false) },
       { name: "pcap-parser 1MiB", packets: cap.packets, pass: () => pcapParserCount(cap.path, true) },
     ]);
-    const [rd, r, pp, rdn, ppt] = results as [PassResult, PassResult, PassResult, PassResult, PassResult];
+    const [rd, par, r, pp, rdn, ppt] = results as [
+      PassResult,
+      PassResult,
+      PassResult,
+      PassResult,
+      PassResult,
+      PassResult,
+    ];
     const ratio = rd.pps / pp.pps;
     reports.push({
       capture: name,
@@ -95,11 +117,14 @@ export async function benchReadDecode(quick = false): Promise<ReadDecodeReport[]
       bytes: cap.bytes,
       results,
       ratio,
+      threads,
+      parallelRatio: par.pps / pp.pps,
+      bestParallelRatio: pp.bestS / par.bestS,
       parseRatio: rdn.pps / pp.pps,
       tunedRatio: rd.pps / ppt.pps,
       readRatio: r.pps / pp.pps,
       bestRatio: pp.bestS / rd.bestS,
-      holds: ratio >= TARGET_RATIO,
+      holds: Math.max(ratio, par.pps / pp.pps) >= TARGET_RATIO,
     });
   }
   return reports;
@@ -110,13 +135,15 @@ export function printReadDecode(reports: ReadDecodeReport[]): void {
     console.log(`\n${rep.capture}: ${rep.packets} packets, ${(rep.bytes / 1e6).toFixed(0)} MB`);
     for (const r of rep.results) {
       console.log(
-        `  ${r.name.padEnd(22)} ${mpps(r.pps).padStart(11)}   best pass ${r.bestS.toFixed(2)} s = ` +
+        `  ${r.name.padEnd(34)} ${mpps(r.pps).padStart(11)}   best pass ${r.bestS.toFixed(2)} s = ` +
           `${mpps(r.packets / r.bestS)} (${r.calls} passes)`,
       );
     }
     console.log(
-      `  read+decode / pcap-parser = ${rep.ratio.toFixed(1)}x (target >= ${TARGET_RATIO}x: ` +
-        `${rep.holds ? "HOLDS" : "MISSED"}; best passes ${rep.bestRatio.toFixed(1)}x); ` +
+      `  read+decode / pcap-parser = ${rep.ratio.toFixed(1)}x single-threaded (best passes ` +
+        `${rep.bestRatio.toFixed(1)}x), ${rep.parallelRatio.toFixed(1)}x with ${rep.threads} decode threads ` +
+        `(best passes ${rep.bestParallelRatio.toFixed(1)}x); target >= ${TARGET_RATIO}x: ` +
+        `${rep.holds ? "HOLDS" : "MISSED"}; ` +
         `read alone / pcap-parser = ${rep.readRatio.toFixed(1)}x; without checksum verification ` +
         `${rep.parseRatio.toFixed(1)}x; against pcap-parser fed 1 MiB chunks ${rep.tunedRatio.toFixed(1)}x`,
     );

@@ -114,7 +114,7 @@ export function printShard(rep: { packets: number; cases: ShardBenchCase[] }): v
     const t = c.timing;
     if (t) {
       const ns = (ms: number): string => `${((ms * 1e6) / rep.packets).toFixed(0)} ns/pkt`;
-      line += `\n    main: read+decode+shard ${ns(t.decodeMs)}, waiting ${ns(t.waitMs)}, merge ${t.mergeMs.toFixed(0)} ms, ${t.tasks} tasks; workers busy ${t.threadBusyMs.map(ns).join(" / ")} (barrier ${t.threadBarrierMs.map((x) => x.toFixed(0)).join("/")} ms)`;
+      line += `\n    main: read+copy+scan ${ns(t.decodeMs)} (read+copy ${ns(t.readMs)}), waiting ${ns(t.waitMs)} (for decoded batches ${ns(t.decodeWaitMs)}), merge ${t.mergeMs.toFixed(0)} ms, ${t.tasks} tasks; decode threads busy ${ns(t.decodeWorkerMs)} in all; workers busy ${t.threadBusyMs.map(ns).join(" / ")} (barrier ${t.threadBarrierMs.map((x) => x.toFixed(0)).join("/")} ms)`;
     }
     console.log(line);
   }

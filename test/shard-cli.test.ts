@@ -72,9 +72,8 @@ describe.skipIf(!ready)("SIGINT during a sharded replay", () => {
   });
 
   it("stops reading, prints the partial summary, exits 130", async () => {
-    const child = spawn(process.execPath, [cli, "replay", file, "--threads", "2", "--stats"], {
-      stdio: ["ignore", "pipe", "pipe"],
-    });
+    const args = [cli, "replay", file, "--threads", "2", "--decode-threads", "2", "--stats"];
+    const child = spawn(process.execPath, args, { stdio: ["ignore", "pipe", "pipe"] });
     let stdout = "";
     let stderr = "";
     child.stdout.on("data", (d: Buffer) => (stdout += d.toString()));
@@ -89,5 +88,6 @@ describe.skipIf(!ready)("SIGINT during a sharded replay", () => {
     expect(replayed).toBeGreaterThan(0);
     expect(replayed).toBeLessThan(2_800_000);
     expect(stdout).toMatch(/^cpu=1 /m);
+    expect(stdout).toContain("2 decode threads");
   }, 120_000);
 });

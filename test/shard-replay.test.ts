@@ -60,6 +60,7 @@ async function sharded(
   threads: number,
   shards: number,
   batchSize?: number,
+  decodeThreads?: number,
 ): Promise<Run> {
   const tl = new Timeline();
   const r = await replaySharded([file], settings, {
@@ -67,6 +68,7 @@ async function sharded(
     threads,
     shards,
     ...(batchSize !== undefined ? { batchSize } : {}),
+    ...(decodeThreads !== undefined ? { decodeThreads } : {}),
     onTick: (t, v) => tl.onTick(t, v),
     nextTick: () => tl.nextTick,
   });
@@ -79,6 +81,8 @@ function expectSame(a: Run, b: Run): void {
   expect(b.r.firstTime).toBe(a.r.firstTime);
   expect(b.r.lastTime).toBe(a.r.lastTime);
   expect(b.r.endJiffies).toBe(a.r.endJiffies);
+  expect(JSON.stringify(b.r.decode)).toBe(JSON.stringify(a.r.decode));
+  expect(b.r.afterEnd).toBe(a.r.afterEnd);
   expect(b.r.conntrack.count).toBe(a.r.conntrack.count);
   expect(b.r.conntrack.clockBackwards).toBe(a.r.conntrack.clockBackwards);
   expect({ ...b.r.stats }).toEqual({ ...a.r.stats });
@@ -133,6 +137,49 @@ describe.skipIf(!built || !existsSync(corpus))("sharded replay on every corpus c
     expect(backwards).toBeGreaterThan(0); // the corpus does exercise the out-of-order path
   }, 300_000);
 });
+
+describe.skipIf(!built || !existsSync(corpus))(
+  "sharded replay of fragmented captures (decode threads)",
+  () => {
+    // Decode threads leave fragments to the main thread, which reassembles them in capture order.
+    const FRAGMENTED = [
+      "ip46-frag-udp-dns.pcap",
+      "ipv4-frag-icmp-echo.pcap",
+      "ipv4-frag-tcp-http.pcap",
+      "ipv6-frag-udp-dns.pcap",
+    ];
+    for (const name of FRAGMENTED) {
+      it(`${name}: table, counters, timeline and decode stats equal one table for 0-2 decode threads`, async () => {
+        const file = path.join(corpus, name);
+        const settings = resolveSettings();
+        const a = await single(file, settings, "exact");
+        expect(a.r.decode.fragments).toBeGreaterThan(0);
+        for (const [threads, shards, decodeThreads, batch] of [
+          [1, 1, 1, 1000],
+          [2, 3, 2, 4],
+          [2, 2, 1, 1],
+          [1, 2, 0, 3],
+        ] as const) {
+          expectSame(a, await sharded(file, settings, "exact", threads, shards, batch, decodeThreads));
+        }
+      }, 60_000);
+    }
+
+    it("with --end-time inside the capture: fragments after it are still reassembled and counted", async () => {
+      const file = path.join(corpus, "ip46-frag-udp-dns.pcap");
+      const settings = resolveSettings();
+      const all = await replayCaptures([file], settings, { gc: "exact" });
+      const endTime = (all.firstTime! + all.lastTime!) / 2;
+      const a = await replayCaptures([file], settings, { gc: "exact", endTime });
+      expect(a.afterEnd).toBeGreaterThan(0);
+      const b = await replaySharded([file], settings, { gc: "exact", endTime, threads: 2, batchSize: 8 });
+      expect(b.afterEnd).toBe(a.afterEnd);
+      expect(b.packets).toBe(a.packets);
+      expect(JSON.stringify(b.decode)).toBe(JSON.stringify(a.decode));
+      expect(tableJsonl(b.conntrack, b.endJiffies)).toBe(tableJsonl(a.conntrack, a.endJiffies));
+    }, 60_000);
+  },
+);
 
 describe.skipIf(!built)("sharded replay on a generated capture", () => {
   let dir = "";
@@ -233,25 +280,47 @@ describe.skipIf(!built)("sharded replay on a generated capture", () => {
     expect(workers.length).toBe(0);
   }, 120_000);
 
-  it("an abort signal stops reading and still returns the partial result", async () => {
+  it("a failing decode worker is an error naming the file and packet; no worker is left", async () => {
     const settings = resolveSettings();
-    const ac = new AbortController();
-    let seen = 0;
-    const r = await replaySharded([file], settings, {
+    const err = await replaySharded([file], settings, {
       threads: 2,
-      signal: ac.signal,
-      onProgress: (p) => {
-        seen = p.packets;
-        if (p.packets > 50_000) ac.abort();
-      },
-    });
-    expect(r.interrupted).toBe(true);
-    expect(r.packets).toBeGreaterThan(50_000);
-    expect(r.packets).toBeLessThan(250_000);
-    expect(seen).toBeGreaterThan(0);
-    expect(r.conntrack.count).toBeGreaterThan(0);
-    expect(r.stats.new - r.stats.delete).toBe(r.conntrack.count);
+      decodeThreads: 2,
+      failDecodeAtPacket: 54321,
+    }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(ShardWorkerError);
+    const e = err as ShardWorkerError;
+    expect(e.file).toBe(file);
+    expect(e.packetNo).toBe(54321);
+    expect(e.role).toBe("decode");
+    expect(e.message).toContain(`${file}: packet 54321: decode worker failed`);
+    const workers = process.getActiveResourcesInfo().filter((x) => x === "Worker" || x === "MessagePort");
+    expect(workers.length).toBe(0);
   }, 120_000);
+
+  it.each([0, 2])(
+    "an abort signal stops reading and still returns the partial result (%i decode threads)",
+    async (decodeThreads) => {
+      const settings = resolveSettings();
+      const ac = new AbortController();
+      let seen = 0;
+      const r = await replaySharded([file], settings, {
+        threads: 2,
+        decodeThreads,
+        signal: ac.signal,
+        onProgress: (p) => {
+          seen = p.packets;
+          if (p.packets > 50_000) ac.abort();
+        },
+      });
+      expect(r.interrupted).toBe(true);
+      expect(r.packets).toBeGreaterThan(50_000);
+      expect(r.packets).toBeLessThan(250_000);
+      expect(seen).toBeGreaterThan(0);
+      expect(r.conntrack.count).toBeGreaterThan(0);
+      expect(r.stats.new - r.stats.delete).toBe(r.conntrack.count);
+    },
+    120_000,
+  );
 });
 
 describe("countOthers: the core's global-count hook", () => {

@@ -20,6 +20,7 @@ import {
   NFPROTO_IPV4,
   NFPROTO_IPV6,
   type PacketBatch,
+  PK_DEFER,
   PK_IP,
   SCTP_MAX_CHUNKS,
   TCPOPT_SACK,
@@ -45,11 +46,18 @@ export interface DecodeOptions {
   verifyChecksums: boolean;
   /** Reassembly limits and timeouts (defaults: the kernel's). */
   defrag?: Partial<DefragOptions>;
+  /**
+   * Do not reassemble: a fragment becomes a PK_DEFER row (record index in x0) and is not counted, so a
+   * stateless decoder (a decode worker) can decode any batch; the caller decodes those records again, in
+   * capture order, with decodeOne() on a defragmenting Decoder (engine/decode/parallel.ts).
+   */
+  deferFragments?: boolean;
 }
 
 // Results of the layer functions: >= 0 is a SKIP_* code.
 const EMIT = -2; // row filled
 const HELD = -1; // fragment queued or dropped by the defragmenter (counted there)
+const DEFER = -3; // fragment left to the caller (deferFragments); packets/ipv4/ipv6 already undone
 
 const IPPROTO_ICMP = 1;
 const IPPROTO_TCP = 6;
@@ -104,6 +112,7 @@ function zeroProtoColumns(out: PacketBatch, row: number): void {
 export class Decoder {
   readonly stats: DecodeStats;
   private readonly verify: boolean;
+  private readonly deferFragments: boolean;
   private readonly defrag: Defrag;
   /** Link-layer parser; its l3off / loopback describe the record being decoded. */
   private readonly link = new LinkLayer();
@@ -122,6 +131,7 @@ export class Decoder {
 
   constructor(opts?: Partial<DecodeOptions>) {
     this.verify = opts?.verifyChecksums ?? true;
+    this.deferFragments = opts?.deferFragments ?? false;
     this.defrag = new Defrag(opts?.defrag);
     const fo = this.defrag.out;
     this.fragView = new DataView(fo.buffer, fo.byteOffset, fo.byteLength);
@@ -148,6 +158,7 @@ export class Decoder {
     let ipv6 = 0;
     let truncated = 0;
     let martian = 0;
+    let deferred = 0;
     let i = from;
     for (; i < count; i++) {
       if (row >= capacity) break;
@@ -194,6 +205,15 @@ export class Decoder {
         }
         if (out.l3flags[row]! & L3_ROUTE_MARTIAN) martian++;
         row++;
+      } else if (r === DEFER) {
+        // A placeholder for the in-order defragmenter, not a decoded row (not counted in rows).
+        out.kind[row] = PK_DEFER;
+        out.x0[row] = i;
+        out.tsSec[row] = tSec;
+        out.tsNsec[row] = tNsec;
+        out.packetNo[row] = rec.packetNo[i]!;
+        row++;
+        deferred++;
       } else if (r >= 0) {
         st.skipped[r] = st.skipped[r]! + 1;
         if (r === SKIP_UNSUPPORTED_LINKTYPE) {
@@ -203,7 +223,7 @@ export class Decoder {
       }
     }
     st.packets += i - from;
-    st.rows += row - out.count;
+    st.rows += row - out.count - deferred;
     st.ipv4 += ipv4;
     st.ipv6 += ipv6;
     st.truncated += truncated;
@@ -212,6 +232,23 @@ export class Decoder {
     st.lastTime = lastTime;
     out.count = row;
     return i;
+  }
+
+  /**
+   * Decodes record i alone into out's row `row` (which must be < out.capacity); true when a row was filled
+   * (false: skipped or a fragment held by the defragmenter). For PK_DEFER rows, in capture order.
+   */
+  decodeOne(rec: RecordBatch, i: number, out: PacketBatch, row: number): boolean {
+    const count = rec.count;
+    const n = out.count;
+    rec.count = i + 1;
+    out.count = row;
+    out.clearRow(row); // the PK_DEFER marker's x0 must not survive into the reassembled row
+    this.decode(rec, i, out);
+    const filled = out.count > row;
+    rec.count = count;
+    out.count = n;
+    return filled;
   }
 
   /** Ends the capture: fragment queues still open are counted as incomplete. */
@@ -257,6 +294,11 @@ export class Decoder {
     const src = v.getUint32(p + 12);
     const dst = v.getUint32(p + 16);
     if (!reasm && (be16(b, p + 6) & 0x3fff) !== 0) {
+      if (this.deferFragments) {
+        this.stats.packets--;
+        this.stats.ipv4--;
+        return DEFER;
+      }
       this.stats.fragments++;
       if (capEnd < dEnd) return SKIP_TRUNCATED_FRAGMENT;
       const d = this.defrag;
@@ -374,6 +416,11 @@ export class Decoder {
           if (reasm) {
             tupleOk = false; // a fragment header inside a reassembled datagram: not produced by reasm()
             break;
+          }
+          if (this.deferFragments) {
+            this.stats.packets--;
+            this.stats.ipv6--;
+            return DEFER;
           }
           this.stats.fragments++;
           if (capEnd < dEnd) return SKIP_TRUNCATED_FRAGMENT;

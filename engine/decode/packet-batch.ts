@@ -19,6 +19,12 @@
 /** What conntrack should do with a row. */
 export const PK_NONE = 0; // never reaches nf_conntrack_in (non-IP, dropped by ip_rcv, fragment held by defrag)
 export const PK_IP = 1; // an IPv4/IPv6 datagram as nf_conntrack_in sees it (after nf_defrag)
+/**
+ * An IP fragment left for the caller to reassemble (Decoder option deferFragments): x0 = the record's index
+ * in its RecordBatch; nothing else is filled and nothing about the record is counted. Never reaches
+ * conntrack: the parallel decode pipeline re-decodes it in capture order with a defragmenting Decoder.
+ */
+export const PK_DEFER = 2;
 
 /** l3 values: NFPROTO_* like the kernel's tuple.src.l3num. */
 export const NFPROTO_IPV4 = 2;

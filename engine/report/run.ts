@@ -35,6 +35,7 @@ export async function runReplay(
   const shard: ShardCliOptions = {
     ...(opts.threads !== undefined ? { threads: opts.threads } : {}),
     ...(opts.shards !== undefined ? { shards: opts.shards } : {}),
+    ...(opts.decodeThreads !== undefined ? { decodeThreads: opts.decodeThreads } : {}),
   };
   const result = await runReplayDriver(files, settings, shard, {
     ...(opts.endTime !== undefined ? { endTime: opts.endTime } : {}),

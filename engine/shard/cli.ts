@@ -9,14 +9,19 @@ import type { CtSettings } from "../conntrack/settings.js";
 import { type ReplayOptions, type ReplayResult, replayCaptures } from "../replay.js";
 import { conntrackS } from "../report/kernel-text.js";
 import type { ConntrackView } from "../stats/timeline.js";
-import { replaySharded, type ShardedReplayResult } from "./index.js";
+import { defaultDecodeThreads, replaySharded, type ShardedReplayResult } from "./index.js";
 import { MAX_SHARDS } from "./protocol.js";
 import { addCounters } from "./snapshot.js";
 
 export interface ShardCliOptions {
   threads?: number;
   shards?: number;
+  /** Decode threads of a sharded replay (default: defaultDecodeThreads). */
+  decodeThreads?: number;
 }
+
+export const DECODE_THREADS_HELP =
+  "decode threads of a sharded replay (default: --threads, at most the CPUs the main and tracking threads leave; 0 = the main thread decodes)";
 
 function count(name: string) {
   return (v: string): number => {
@@ -35,7 +40,8 @@ export function addShardOptions(cmd: Command): Command {
       "--shards <n>",
       "conntrack shards (default: --threads; one global nf_conntrack_max)",
       count("--shards"),
-    );
+    )
+    .option("--decode-threads <n>", DECODE_THREADS_HELP, count("--decode-threads"));
 }
 
 /** The shard options of parsed CLI options, without absent keys. */
@@ -43,16 +49,19 @@ export function shardOptions(o: ShardCliOptions): ShardCliOptions {
   return {
     ...(o.threads !== undefined ? { threads: o.threads } : {}),
     ...(o.shards !== undefined ? { shards: o.shards } : {}),
+    ...(o.decodeThreads !== undefined ? { decodeThreads: o.decodeThreads } : {}),
   };
 }
 
 /** Threads and shards to use; null = the in-process single-table driver. */
-export function shardPlan(o: ShardCliOptions): { threads: number; shards: number } | null {
+export function shardPlan(
+  o: ShardCliOptions,
+): { threads: number; shards: number; decodeThreads: number } | null {
   if (o.threads === undefined && o.shards === undefined) return null;
   if (o.threads === 0 && (o.shards ?? 1) <= 1) return null;
   const shards = Math.min(MAX_SHARDS, Math.max(1, o.shards ?? o.threads ?? 1));
   const threads = Math.min(shards, Math.max(1, o.threads ?? os.availableParallelism()));
-  return { threads, shards };
+  return { threads, shards, decodeThreads: o.decodeThreads ?? defaultDecodeThreads(threads) };
 }
 
 export function isSharded(r: ReplayResult): r is ShardedReplayResult {

@@ -1,7 +1,9 @@
 /**
- * Sharded replay: the main thread reads and decodes captures into a small ring of SharedArrayBuffer
- * PacketBatches, writes each row's shard (symmetric tuple hash) into a shared byte column, and every
- * shard worker thread reads the SAME batch in place, processing only its own rows in order. Each worker
+ * Sharded replay: the main thread reads captures; a pool of decode threads (engine/shard/decode-pool.ts)
+ * decodes them into a small ring of SharedArrayBuffer PacketBatches and writes each row's shard (symmetric
+ * tuple hash) into a shared byte column; the main thread takes the batches in order (resolving IP
+ * fragments itself), and every shard worker thread reads the SAME batch in place, processing only its own
+ * rows in order. Each worker
  * thread is a single-thread piscina pool (tasks run FIFO, state stays in the worker module); shards are
  * assigned to threads round-robin. nf_conntrack_max stays one global limit: with a finite max, shards run
  * in lockstep epochs (one per task) and see the other shards' counts as of the last epoch boundary.
@@ -12,15 +14,14 @@ import { existsSync } from "node:fs";
 import os from "node:os";
 import { fileURLToPath } from "node:url";
 import { Piscina } from "piscina";
-import { CaptureError, type CaptureReader, openCapture, RecordBatch } from "../capture/index.js";
 import { CtClock } from "../conntrack/clock.js";
 import type { CtStatsCounters } from "../conntrack/ct-stats.js";
 import type { CtSettings } from "../conntrack/settings.js";
-import { Decoder } from "../decode/index.js";
-import { PacketBatch, packetBatchBytes } from "../decode/packet-batch.js";
-import type { ReplayFileResult, ReplayOptions, ReplayResult } from "../replay.js";
+import { PK_DEFER } from "../decode/packet-batch.js";
+import type { ReplayOptions, ReplayResult } from "../replay.js";
 import type { ConntrackView } from "../stats/timeline.js";
 import { TickSchedule } from "../tick-schedule.js";
+import { DecodePipeline, type DecodeSlot } from "./decode-pool.js";
 import {
   type FinishTask,
   MAX_SHARDS,
@@ -28,14 +29,14 @@ import {
   SHARD_SKIP,
   type ShardFinal,
   type ShardSample,
+  ShardWorkerError,
   SYNC_ABORT,
   syncWords,
 } from "./protocol.js";
 import { MergedView } from "./sample.js";
-import { shardOf } from "./shard-hash.js";
 import { mergeShards } from "./snapshot.js";
 
-export { SHARD_SKIP } from "./protocol.js";
+export { SHARD_SKIP, ShardWorkerError } from "./protocol.js";
 
 export interface ShardedReplayOptions extends Omit<ReplayOptions, "onTick" | "conntrack"> {
   /** Worker threads (default min(shards, os.availableParallelism())). */
@@ -44,29 +45,44 @@ export interface ShardedReplayOptions extends Omit<ReplayOptions, "onTick" | "co
   shards?: number;
   /** Timeline hook: called with a view summed over the shards (the stats timeline reads only that). */
   onTick?: (tSec: number, ct: ConntrackView) => void;
-  /** Batches in flight (default 4): bounds memory on any capture size. */
+  /**
+   * Decode threads (default: see defaultDecodeThreads); 0 = the main thread decodes (the layout before
+   * the decode pool).
+   */
+  decodeThreads?: number;
+  /** Batches in flight, decoding ahead plus being tracked (default 2 * threads + 2 * decodeThreads + 2, at
+   * least 4): bounds memory on any capture size. */
   ring?: number;
   /** Stops reading (e.g. on SIGINT); what was read is still tracked and reported. */
   signal?: AbortSignal;
   /** Test hook: the worker owning this capture packet number throws while processing it. */
   failAtPacket?: number;
+  /** Test hook: the decode worker decoding this capture packet number throws. */
+  failDecodeAtPacket?: number;
 }
 
 export interface ShardedReplayResult extends ReplayResult {
   shards: number;
   threads: number;
+  /** Decode threads (0: decoded on the main thread). */
+  decodeThreads: number;
   /** conntrack -S counters of each shard (cpu=0..N-1). */
   perShard: CtStatsCounters[];
   /** The replay stopped early (signal): the result covers the packets read before. */
   interrupted: boolean;
   /**
-   * Where the time went (ms). Main thread: read+decode+shard assignment, waiting for free batches / tick
-   * samples, merging the shards' tables at the end. Per worker thread: time in tasks (tracking, ticks) and
-   * waiting at the epoch barrier within them.
+   * Where the time went (ms). Main thread: reading (+ copying into the ring; + decoding without decode
+   * threads) and the per-row scan (clock, ticks, fragments), waiting for free batches / tick samples /
+   * decoded batches, merging the shards' tables at the end. Decode threads: their time in tasks, summed.
+   * Per worker thread: time in tasks (tracking, ticks) and waiting at the epoch barrier within them.
    */
   timing: {
     decodeMs: number;
     waitMs: number;
+    /** Of decodeMs: reading (+ copying / decoding); of waitMs: waiting for a decoded batch. */
+    readMs: number;
+    decodeWaitMs: number;
+    decodeWorkerMs: number;
     mergeMs: number;
     tasks: number;
     threadBusyMs: number[];
@@ -75,16 +91,15 @@ export interface ShardedReplayResult extends ReplayResult {
   };
 }
 
-/** A shard worker failed (a bug): where in the capture it happened. */
-export class ShardWorkerError extends Error {
-  constructor(
-    readonly file: string,
-    readonly packetNo: number | null,
-    readonly detail: string,
-  ) {
-    super(`${file}: ${packetNo !== null ? `packet ${packetNo}: ` : ""}shard worker failed: ${detail}`);
-    this.name = "ShardWorkerError";
-  }
+/**
+ * Decode threads when not given: one per tracking thread, but only on CPUs the main thread and the
+ * tracking threads leave free (0 on 2 CPUs: there the main thread decodes). Decode threads cost CPU (the
+ * record copy, another isolate's JIT, cross-core traffic: ~50-60 ns/packet measured) and RSS, and pay off
+ * only with a core of their own; where the threads already fill the CPUs, total CPU per packet sets the
+ * speed (on 2 CPUs no wall-time gain was measurable, the CPU cost was, see docs/sharding.md).
+ */
+export function defaultDecodeThreads(threads: number): number {
+  return Math.max(0, Math.min(threads, os.availableParallelism() - 1 - threads));
 }
 
 /** The compiled worker module (piscina loads JavaScript): next to this module's build, or under dist/. */
@@ -96,16 +111,7 @@ export function shardWorkerFile(): string {
   throw new Error("shard worker not built: run `npm run build` (dist/workers/shard-worker.js)");
 }
 
-interface Slot {
-  index: number;
-  batch: PacketBatch;
-  col: Uint8Array;
-  fileIndex: number;
-  /** Next row not yet handed to the shards. */
-  scan: number;
-  pending: boolean;
-  busy: Promise<void>;
-}
+type Slot = DecodeSlot;
 
 export async function replaySharded(
   files: readonly string[],
@@ -116,32 +122,29 @@ export async function replaySharded(
   const shards = Math.min(MAX_SHARDS, Math.max(1, opts.shards ?? opts.threads ?? 1));
   const threads = Math.min(shards, Math.max(1, opts.threads ?? os.availableParallelism()));
   const cap = opts.batchSize ?? 16384;
-  const K = Math.max(2, opts.ring ?? 4);
+  const decodeThreads = Math.max(0, opts.decodeThreads ?? defaultDecodeThreads(threads));
+  const K = Math.max(2, opts.ring ?? Math.max(4, 2 * threads + 2 * decodeThreads + 2));
   const gc = opts.gc ?? "kernel";
   const seed = opts.seed ?? 1;
   const lockstep = settings.max !== 0;
   const onTick = opts.onTick;
   const endTime = opts.endTime;
 
-  const slots: Slot[] = [];
-  const batchBufs: SharedArrayBuffer[] = [];
-  const colBufs: SharedArrayBuffer[] = [];
-  for (let k = 0; k < K; k++) {
-    const buf = new SharedArrayBuffer(packetBatchBytes(cap));
-    const batch = new PacketBatch(cap, buf);
-    const colBuf = new SharedArrayBuffer(batch.capacity);
-    batchBufs.push(buf);
-    colBufs.push(colBuf);
-    slots.push({
-      index: k,
-      batch,
-      col: new Uint8Array(colBuf),
-      fileIndex: 0,
-      scan: 0,
-      pending: false,
-      busy: Promise.resolve(),
-    });
-  }
+  let packets = 0;
+  // Input: files -> records (main thread) -> decode threads -> decoded rows in the ring, in order.
+  const pipe = new DecodePipeline(files, {
+    threads: decodeThreads,
+    shards,
+    batchSize: cap,
+    ring: K,
+    verifyChecksums: settings.checksum,
+    ...(opts.signal ? { signal: opts.signal } : {}),
+    ...(opts.onProgress ? { onProgress: opts.onProgress, packets: () => packets } : {}),
+    ...(opts.failDecodeAtPacket !== undefined ? { failAtPacket: opts.failDecodeAtPacket } : {}),
+  });
+  const slots = pipe.slots;
+  const batchBufs = slots.map((s) => s.batch.buffer as SharedArrayBuffer);
+  const colBufs = slots.map((s) => s.col.buffer as SharedArrayBuffer);
   const syncBuf = new SharedArrayBuffer(4 * syncWords(shards));
   const sync = new Int32Array(syncBuf);
   const chainBuf = onTick ? new SharedArrayBuffer(4 * settings.buckets) : null;
@@ -183,13 +186,9 @@ export async function replaySharded(
   let decodeMs = 0;
   let waitMs = 0;
 
-  const result: ReplayFileResult[] = [];
-  const errors: CaptureError[] = [];
-  let packets = 0;
   let afterEnd = 0;
   let first: number | null = null;
   let last: number | null = null;
-  let interrupted = false;
 
   const fail = (e: unknown, slot: Slot | null, from: number, to: number): void => {
     Atomics.store(sync, SYNC_ABORT, 1);
@@ -252,8 +251,8 @@ export async function replaySharded(
     clockAtSeconds(at);
     const p = post(slot, from, to, at);
     slot.scan = to;
-    // Decode ahead while the shards run up to the tick.
-    while (!inputDone && ready.length < K - 1 && !slots[nextSlot % K]!.pending) await decodeNext();
+    // Read (and decode) ahead while the shards run up to the tick.
+    await pipe.fillAhead();
     const w0 = performance.now();
     let samples: ShardSample[];
     try {
@@ -270,107 +269,23 @@ export async function replaySharded(
     ticks.fired(at);
   };
 
-  // --- input: files -> records -> decoded rows in the ring ---
-  const decoder = new Decoder({ verifyChecksums: settings.checksum });
-  const rec = new RecordBatch(cap);
-  let f = 0;
-  let reader: CaptureReader | null = null;
-  let records = 0;
-  let recFrom = 0;
-  let recN = 0;
-  let inputDone = false;
-  let nextSlot = 0;
-  const ready: Slot[] = [];
-
-  const closeFile = async (): Promise<void> => {
-    const r = reader!;
-    if (r.error) errors.push(r.error);
-    result.push({ file: files[f]!, info: r.info, records, error: r.error, skipped: { ...r.skipped } });
-    await r.close();
-    reader = null;
-    f++;
-  };
-
-  /** Fills a slot from the input; false when the input is exhausted (or the replay was interrupted). */
-  const fill = async (slot: Slot): Promise<boolean> => {
-    const b = slot.batch;
-    b.count = 0;
-    slot.fileIndex = f;
-    for (;;) {
-      if (recFrom < recN) {
-        const t0 = performance.now();
-        recFrom = decoder.decode(rec, recFrom, b);
-        decodeMs += performance.now() - t0;
-        if (recFrom < recN) return true; // batch full
-        continue;
-      }
-      if (reader === null) {
-        if (f >= files.length) return false;
-        if (b.count > 0) return true; // a batch holds one file's rows
-        const r = await openCapture(files[f]!);
-        if (r instanceof CaptureError) {
-          errors.push(r);
-          result.push({ file: files[f]!, info: null, records: 0, error: r, skipped: {} });
-          f++;
-          continue;
-        }
-        reader = r;
-        records = 0;
-        slot.fileIndex = f;
-      }
-      if (opts.signal?.aborted) {
-        interrupted = true;
-        while (reader !== null) await closeFile();
-        return false;
-      }
-      const t0 = performance.now();
-      const n = await reader.readBatch(rec);
-      decodeMs += performance.now() - t0;
-      if (n === 0) {
-        await closeFile();
-        if (b.count > 0) return true;
-        continue;
-      }
-      records += n;
-      recFrom = 0;
-      recN = n;
-      opts.onProgress?.({
-        file: files[f]!,
-        fileIndex: f,
-        files: files.length,
-        bytesRead: reader.bytesRead,
-        totalBytes: reader.totalBytes,
-        packets,
-      });
-    }
-  };
-
-  const decodeNext = async (): Promise<void> => {
-    const slot = slots[nextSlot % K]!;
-    const w0 = performance.now();
-    await slot.busy;
-    waitMs += performance.now() - w0;
-    check();
-    nextSlot++;
-    const more = await fill(slot);
-    if (slot.batch.count > 0) {
-      slot.scan = 0;
-      ready.push(slot);
-    }
-    if (!more) inputDone = true;
-  };
-
   /**
-   * Assigns shards to rows from slot.scan on, up to the row a tick is due at (returned) or the end.
-   * Mirrors the single driver's per-row bookkeeping (end time, first/last, clock).
+   * Scans rows from slot.scan on, up to the row a tick is due at (returned) or the end: resolves deferred
+   * fragments (in capture order), marks rows after the end time, mirrors the single driver's per-row
+   * bookkeeping (end time, first/last, clock). The shard bytes were written by the decode threads.
    */
   const scan = (slot: Slot): number => {
     const t0 = performance.now();
     const b = slot.batch;
     const col = slot.col;
     const n = b.count;
+    const kind = b.kind;
     let i = slot.scan;
     for (; i < n; i++) {
+      if (kind[i] === PK_DEFER && !pipe.resolve(slot, i)) {
+        col[i] = SHARD_SKIP; // fragment held by the defragmenter: no row (as for one decoder)
+        continue;
+      }
       const sec = b.tsSec[i]!;
       const nsec = b.tsNsec[i]!;
       const t = sec + nsec / 1e9;
@@ -380,7 +295,6 @@ export async function replaySharded(
         continue;
       }
       if (t >= ticks.at) break;
-      col[i] = shardOf(b, i, shards);
       if (clockEvent(sec, nsec)) {
         b.tsSec[i] = maxSec;
         b.tsNsec[i] = maxNsec;
@@ -394,6 +308,7 @@ export async function replaySharded(
   };
 
   try {
+    await pipe.start(); // decode threads start up while the shard threads do
     const file = shardWorkerFile();
     for (let w = 0; w < threads; w++) {
       pools.push(
@@ -430,14 +345,13 @@ export async function replaySharded(
     );
 
     let guard = 0;
+    let slot: Slot | null = null;
     for (;;) {
       check();
-      if (ready.length === 0) {
-        if (inputDone) break;
-        await decodeNext();
-        continue;
+      if (slot === null) {
+        slot = await pipe.next();
+        if (slot === null) break;
       }
-      const slot = ready[0]!;
       const from = slot.scan;
       const i = scan(slot);
       if (i < slot.batch.count) {
@@ -450,9 +364,10 @@ export async function replaySharded(
       }
       post(slot, from, i, null);
       slot.scan = i;
-      ready.shift();
+      pipe.release(slot);
+      slot = null;
     }
-    decoder.finish();
+    const decode = pipe.finish();
 
     const end = endTime ?? last;
     if (end !== null && onTick) {
@@ -477,9 +392,9 @@ export async function replaySharded(
       conntrack: merged,
       stats: merged.stats,
       ctstate: merged.ctstate,
-      decode: decoder.stats,
-      files: result,
-      captureErrors: errors,
+      decode,
+      files: pipe.files,
+      captureErrors: pipe.errors,
       packets,
       afterEnd,
       firstTime: first,
@@ -489,11 +404,15 @@ export async function replaySharded(
       elapsedMs: performance.now() - startedAt,
       shards,
       threads,
+      decodeThreads,
       perShard: finals.map((x) => x.stats),
-      interrupted,
+      interrupted: pipe.interrupted,
       timing: {
-        decodeMs,
-        waitMs,
+        decodeMs: decodeMs + pipe.readMs,
+        waitMs: waitMs + pipe.waitMs,
+        readMs: pipe.readMs,
+        decodeWaitMs: pipe.waitMs,
+        decodeWorkerMs: pipe.workerMs,
         mergeMs,
         tasks,
         threadBusyMs: byThread("busyMs"),
@@ -509,7 +428,6 @@ export async function replaySharded(
     if (failure !== null) throw failure;
     throw e;
   } finally {
-    if (reader !== null) await (reader as CaptureReader).close();
-    await Promise.all(pools.map((p) => p.destroy()));
+    await Promise.all([pipe.destroy(), ...pools.map((p) => p.destroy())]);
   }
 }

@@ -7,6 +7,20 @@ import type { CtStateCounters, CtStatsCounters } from "../conntrack/ct-stats.js"
 import type { GcMode } from "../conntrack/gc.js";
 import type { CtSettings } from "../conntrack/settings.js";
 
+/** A worker thread failed (a bug): where in the capture it happened. */
+export class ShardWorkerError extends Error {
+  constructor(
+    readonly file: string,
+    readonly packetNo: number | null,
+    readonly detail: string,
+    /** Which pool failed: a shard (tracking) worker or a decode worker. */
+    readonly role: "shard" | "decode" = "shard",
+  ) {
+    super(`${file}: ${packetNo !== null ? `packet ${packetNo}: ` : ""}${role} worker failed: ${detail}`);
+    this.name = "ShardWorkerError";
+  }
+}
+
 /** Shard byte of a row that no shard replays (after --end-time). */
 export const SHARD_SKIP = 255;
 /** Most shards one replay can use (the shard column is a byte; 255 = skip). */

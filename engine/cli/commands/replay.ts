@@ -17,7 +17,13 @@ import {
   type OutputCliOptions,
   replayReportHook,
 } from "../../report/cli-output.js";
-import { isSharded, runReplayDriver, type ShardCliOptions, shardedConntrackS } from "../../shard/cli.js";
+import {
+  DECODE_THREADS_HELP,
+  isSharded,
+  runReplayDriver,
+  type ShardCliOptions,
+  shardedConntrackS,
+} from "../../shard/cli.js";
 import { ShardWorkerError } from "../../shard/index.js";
 import { collect, int } from "../options.js";
 
@@ -75,7 +81,10 @@ export function printReplayResult(r: ReplayResult, o: ReplayCliOptions, profile:
       lines.push(`profile: not modelled, ignored: ${profile.ignoredUnmodeled.join(", ")}`);
     for (const n of profile.notes) lines.push(`note: ${n}`);
     if (isSharded(r)) {
-      lines.push(`sharded: ${r.shards} shards on ${r.threads} worker threads (one global nf_conntrack_max)`);
+      lines.push(
+        `sharded: ${r.shards} shards on ${r.threads} worker threads (one global nf_conntrack_max), ` +
+          `${r.decodeThreads} decode threads`,
+      );
       if (r.interrupted) lines.push("interrupted (SIGINT): partial result, packets read before the signal");
     }
     out += `${lines.map((l) => `# ${l}`).join("\n")}\n`;
@@ -126,6 +135,7 @@ export function register(program: Command): void {
       "conntrack shards (default: --threads; one global nf_conntrack_max)",
       int("--shards"),
     )
+    .option("--decode-threads <n>", DECODE_THREADS_HELP, int("--decode-threads"))
     .action(async (files: string[], o: ReplayCliOptions) => {
       const loaded = await loadSettings({
         profile: o.profile,

@@ -1,0 +1,84 @@
+/**
+ * Decode worker (piscina task module of the parallel decode pipeline, engine/shard/decode-pool.ts): decodes
+ * record slot k into PacketBatch slot k and writes each row's shard byte. Any worker may take any slot:
+ * decoding is stateless here because fragments are deferred to the main thread (Decoder deferFragments).
+ * The task's DecodeStats deltas go to the slot's stats vector; the result is three small fields.
+ */
+import { workerData } from "node:worker_threads";
+import { Decoder } from "../engine/decode/decoder.js";
+import { PacketBatch, PK_DEFER } from "../engine/decode/packet-batch.js";
+import {
+  type DecodeTask,
+  type DecodeTaskResult,
+  type DecodeWorkerData,
+  packDecodeStats,
+  resetDecodeStats,
+  SharedRecords,
+} from "../engine/shard/decode-protocol.js";
+import { shardOf } from "../engine/shard/shard-hash.js";
+
+interface Slot {
+  recs: SharedRecords;
+  gen: number;
+  batch: PacketBatch;
+  col: Uint8Array;
+  stats: Float64Array;
+}
+
+let wd: DecodeWorkerData | null = null;
+let slots: Slot[] = [];
+let decoder: Decoder | null = null;
+
+function setup(): DecodeWorkerData {
+  // piscina hands its workerData option to the worker thread as is (no need to load piscina here).
+  const d = workerData as DecodeWorkerData;
+  wd = d;
+  decoder = new Decoder({ verifyChecksums: d.verifyChecksums, deferFragments: true });
+  slots = d.recCols.map((cols, k) => ({
+    recs: new SharedRecords(d.capacity, cols, new SharedArrayBuffer(0)),
+    gen: -1,
+    batch: new PacketBatch(d.capacity, d.batches[k]!),
+    col: new Uint8Array(d.shardCols[k]!),
+    stats: new Float64Array(d.stats[k]!),
+  }));
+  return d;
+}
+
+export default function decodeTask(t: DecodeTask): DecodeTaskResult {
+  const t0 = performance.now();
+  const d = wd ?? setup();
+  const dec = decoder!;
+  const s = slots[t.slot]!;
+  if (s.gen !== t.gen) {
+    s.recs.data = new Uint8Array(t.data);
+    s.gen = t.gen;
+  }
+  const recs = s.recs;
+  recs.count = t.count;
+  if (d.failAtPacket !== undefined) {
+    for (let i = 0; i < t.count; i++)
+      if (recs.packetNo[i] === d.failAtPacket)
+        throw new Error(`packet ${d.failAtPacket} (decode): injected failure (failAtPacket)`);
+  }
+  const st = dec.stats;
+  resetDecodeStats(st);
+  const b = s.batch;
+  b.count = 0;
+  // Every record yields at most one row and the slot holds at most `capacity` records: one call.
+  dec.decode(recs, 0, b);
+  const n = b.count;
+  const col = s.col;
+  const shards = d.shards;
+  let deferred = 0;
+  for (let i = 0; i < n; i++) {
+    if (b.kind[i] === PK_DEFER) deferred++;
+    else col[i] = shardOf(b, i, shards);
+  }
+  packDecodeStats(st, s.stats);
+  let linkTypes: number[] | null = null;
+  if (st.unsupportedLinkTypes.size > 0) {
+    linkTypes = [];
+    for (const [lt, c] of st.unsupportedLinkTypes) linkTypes.push(lt, c);
+  }
+  return { rows: n, deferred, linkTypes, ms: performance.now() - t0 };
+}
