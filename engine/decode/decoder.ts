@@ -140,6 +140,20 @@ export class Decoder {
     const count = rec.count;
     const capacity = out.capacity;
     const l4 = st.l4;
+    // Record and row columns in locals (one load per call, not per packet).
+    const recOffset = rec.offset;
+    const recCaplen = rec.caplen;
+    const recOriglen = rec.origlen;
+    const recTsSec = rec.tsSec;
+    const recTsNsec = rec.tsNsec;
+    const recLinkType = rec.linkType;
+    const recPacketNo = rec.packetNo;
+    const outTsSec = out.tsSec;
+    const outTsNsec = out.tsNsec;
+    const outPacketNo = out.packetNo;
+    const outProto = out.proto;
+    const outL4flags = out.l4flags;
+    const outL3flags = out.l3flags;
     // Per-record counters live in locals and are stored once per call.
     let row = out.count;
     let firstTime = st.firstTime;
@@ -151,25 +165,26 @@ export class Decoder {
     let i = from;
     for (; i < count; i++) {
       if (row >= capacity) break;
-      const p0 = rec.offset[i]!;
-      const cap = rec.caplen[i]!;
-      const ol = rec.origlen[i]!;
+      const p0 = recOffset[i]!;
+      const cap = recCaplen[i]!;
+      const ol = recOriglen[i]!;
       const orig = ol > cap ? ol : cap;
-      const tSec = rec.tsSec[i]!;
-      const tNsec = rec.tsNsec[i]!;
+      const tSec = recTsSec[i]!;
+      const tNsec = recTsNsec[i]!;
       const t = tSec + tNsec / 1e9;
       this.t = t;
       if (!(t >= firstTime)) firstTime = t;
       if (!(t <= lastTime)) lastTime = t;
       const end = p0 + cap;
       let r: number;
-      if (rec.linkType[i] === 1 && p0 + 14 <= end && v.getUint16(p0 + 12) === 0x0800) {
+      const lt = recLinkType[i]!;
+      if (lt === 1 && p0 + 14 <= end && v.getUint16(p0 + 12) === 0x0800) {
         // Untagged Ethernet + IPv4, the common case, without the link-layer walk (the IPv4 path does not
         // read link.loopback).
         ipv4++;
         r = this.fast4(data, v, p0 + 14, end, orig - 14, out, row);
       } else {
-        r = link.parse(data, p0, end, rec.linkType[i]!);
+        r = link.parse(data, p0, end, lt);
         if (r === L3_V4) {
           ipv4++;
           const p = link.l3off;
@@ -182,22 +197,21 @@ export class Decoder {
       }
       if (r === EMIT) {
         // The layer functions wrote every column the row's kind makes valid (see PacketBatch).
-        out.tsSec[row] = tSec;
-        out.tsNsec[row] = tNsec;
-        out.packetNo[row] = rec.packetNo[i]!;
-        const proto = out.proto[row]!;
-        const fl = out.l4flags[row]!;
+        outTsSec[row] = tSec;
+        outTsNsec[row] = tNsec;
+        outPacketNo[row] = recPacketNo[i]!;
+        const proto = outProto[row]!;
+        const fl = outL4flags[row]!;
         l4[proto] = l4[proto]! + 1;
         if ((fl & (L4_CSUM_BAD | L4_TRUNCATED)) !== 0) {
           if (fl & L4_CSUM_BAD) st.badChecksum[proto] = st.badChecksum[proto]! + 1;
           if (fl & L4_TRUNCATED) truncated++;
         }
-        if (out.l3flags[row]! & L3_ROUTE_MARTIAN) martian++;
+        if (outL3flags[row]! & L3_ROUTE_MARTIAN) martian++;
         row++;
       } else if (r >= 0) {
         st.skipped[r] = st.skipped[r]! + 1;
         if (r === SKIP_UNSUPPORTED_LINKTYPE) {
-          const lt = rec.linkType[i]!;
           st.unsupportedLinkTypes.set(lt, (st.unsupportedLinkTypes.get(lt) ?? 0) + 1);
         }
       }
