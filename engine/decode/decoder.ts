@@ -50,6 +50,7 @@ export interface DecodeOptions {
 // Results of the layer functions: >= 0 is a SKIP_* code.
 const EMIT = -2; // row filled
 const HELD = -1; // fragment queued or dropped by the defragmenter (counted there)
+const SLOW = -3; // fast(): IPv6 not of its shape, nothing written; take the general path
 
 const IPPROTO_ICMP = 1;
 const IPPROTO_TCP = 6;
@@ -176,14 +177,21 @@ export class Decoder {
       if (!(t >= firstTime)) firstTime = t;
       if (!(t <= lastTime)) lastTime = t;
       const end = p0 + cap;
-      let r: number;
+      let r = SLOW;
       const lt = recLinkType[i]!;
-      if (lt === 1 && p0 + 14 <= end && v.getUint16(p0 + 12) === 0x0800) {
-        // Untagged Ethernet + IPv4, the common case, without the link-layer walk (the IPv4 path does not
-        // read link.loopback).
-        ipv4++;
-        r = this.fast4(data, v, p0 + 14, end, orig - 14, out, row);
-      } else {
+      if (lt === 1 && p0 + 14 <= end) {
+        // Untagged Ethernet + IPv4/IPv6, the common cases, without the link-layer walk (the IPv4 path
+        // does not read link.loopback; fast() leaves the IPv6 rows that would to the general path).
+        const et = v.getUint16(p0 + 12);
+        if (et === 0x0800) {
+          ipv4++;
+          r = this.fast(data, v, p0 + 14, end, orig - 14, out, row, false);
+        } else if (et === 0x86dd) {
+          r = this.fast(data, v, p0 + 14, end, orig - 14, out, row, true);
+          if (r !== SLOW) ipv6++;
+        }
+      }
+      if (r === SLOW) {
         r = link.parse(data, p0, end, lt);
         if (r === L3_V4) {
           ipv4++;
@@ -300,11 +308,13 @@ export class Decoder {
   }
 
   /**
-   * ipv4() + l4() in one straight line for the dominant shape: 20-byte header, not a fragment, TCP with a
-   * sane data offset or UDP, fixed L4 header captured. Every other datagram (and every check that fails
-   * before the row is certain) goes to ipv4() from scratch, so rows are those of the general path.
+   * ipv4()/ipv6() + l4() in one straight line for the dominant shapes: an IPv4 20-byte header, not a
+   * fragment, or an IPv6 header without extension headers whose addresses ip6_rcv_core passes whatever the
+   * device (no multicast source; destination not multicast, not ::/8); carrying TCP with a sane data
+   * offset or UDP, fixed L4 header captured. Anything else: IPv4 goes to ipv4() from scratch, IPv6 returns
+   * SLOW having written nothing, so rows are those of the general path.
    */
-  private fast4(
+  private fast(
     b: Uint8Array,
     v: DataView,
     p: number,
@@ -312,41 +322,70 @@ export class Decoder {
     wire: number,
     out: PacketBatch,
     row: number,
+    ip6: boolean,
   ): number {
-    if (wire < 20 || end - p < 20 || b[p] !== 0x45) return this.ipv4(b, p, end, wire, out, row, false);
-    const tot = v.getUint16(p + 2);
-    const proto = b[p + 9]!;
-    const dEnd = p + tot;
+    let proto: number;
+    let q: number;
+    let dEnd: number;
+    if (!ip6) {
+      if (wire < 20 || end - p < 20 || b[p] !== 0x45) return this.ipv4(b, p, end, wire, out, row, false);
+      const tot = v.getUint16(p + 2);
+      if (tot > wire || tot < 20 || (v.getUint16(p + 6) & 0x3fff) !== 0) {
+        return this.ipv4(b, p, end, wire, out, row, false);
+      }
+      proto = b[p + 9]!;
+      q = p + 20;
+      dEnd = p + tot;
+    } else {
+      if (wire < 40 || end - p < 40 || b[p]! >>> 4 !== 6) return SLOW;
+      const plen = v.getUint16(p + 4);
+      const d0 = b[p + 24]!;
+      if (40 + plen > wire || b[p + 8] === 0xff || d0 === 0xff || d0 === 0) return SLOW;
+      proto = b[p + 6]!;
+      q = p + 40;
+      dEnd = q + plen;
+    }
     const capEnd = end < dEnd ? end : dEnd;
-    const q = p + 20;
-    const l4len = tot - 20;
+    const l4len = dEnd - q;
     const avail = capEnd - q;
     let doff = 0;
     if (proto === IPPROTO_TCP) {
-      if (l4len < 20 || avail < 20) return this.ipv4(b, p, end, wire, out, row, false);
+      if (l4len < 20 || avail < 20) return ip6 ? SLOW : this.ipv4(b, p, end, wire, out, row, false);
       doff = b[q + 12]! >>> 4;
-      if (doff < 5 || doff << 2 > l4len) return this.ipv4(b, p, end, wire, out, row, false);
+      if (doff < 5 || doff << 2 > l4len) return ip6 ? SLOW : this.ipv4(b, p, end, wire, out, row, false);
     } else if (proto !== IPPROTO_UDP || l4len < 8 || avail < 8) {
-      return this.ipv4(b, p, end, wire, out, row, false);
+      return ip6 ? SLOW : this.ipv4(b, p, end, wire, out, row, false);
     }
-    if (tot > wire || tot < 20 || (v.getUint16(p + 6) & 0x3fff) !== 0) {
-      return this.ipv4(b, p, end, wire, out, row, false);
-    }
-    // The general path checks the header sum before the length: same outcome, the row is now certain.
-    if (this.verify && !ip4HeaderSumOk(b, v, p, 20)) return SKIP_BAD_IP_CHECKSUM;
-    const src = v.getUint32(p + 12);
-    const dst = v.getUint32(p + 16);
-    out.kind[row] = PK_IP;
-    out.l3[row] = NFPROTO_IPV4;
-    out.proto[row] = proto;
     const a = row * 4;
     const srcs = out.src;
     const dsts = out.dst;
-    srcs[a] = src;
-    srcs[a + 1] = srcs[a + 2] = srcs[a + 3] = 0;
-    dsts[a] = dst;
-    dsts[a + 1] = dsts[a + 2] = dsts[a + 3] = 0;
-    out.l3flags[row] = this.martian4(src, dst) ? L3_ROUTE_MARTIAN : 0;
+    let addrSum: number;
+    if (!ip6) {
+      // ipv4() checks the header sum before the length: same outcome, the row is now certain.
+      if (this.verify && !ip4HeaderSumOk(b, v, p, 20)) return SKIP_BAD_IP_CHECKSUM;
+      const src = v.getUint32(p + 12);
+      const dst = v.getUint32(p + 16);
+      srcs[a] = src;
+      srcs[a + 1] = srcs[a + 2] = srcs[a + 3] = 0;
+      dsts[a] = dst;
+      dsts[a + 1] = dsts[a + 2] = dsts[a + 3] = 0;
+      out.l3[row] = NFPROTO_IPV4;
+      out.l3flags[row] = this.martian4(src, dst) ? L3_ROUTE_MARTIAN : 0;
+      addrSum = sumWord(src) + sumWord(dst);
+    } else {
+      addrSum = 0;
+      for (let k = 0; k < 4; k++) {
+        const s = v.getUint32(p + 8 + 4 * k);
+        const d = v.getUint32(p + 24 + 4 * k);
+        srcs[a + k] = s;
+        dsts[a + k] = d;
+        addrSum += sumWord(s) + sumWord(d);
+      }
+      out.l3[row] = NFPROTO_IPV6;
+      out.l3flags[row] = 0;
+    }
+    out.kind[row] = PK_IP;
+    out.proto[row] = proto;
     out.l4len[row] = l4len;
     out.sport[row] = v.getUint16(q);
     out.dport[row] = v.getUint16(q + 2);
@@ -380,7 +419,7 @@ export class Decoder {
     if (sum) {
       if (!this.verify || trunc) fl |= L4_CSUM_UNKNOWN;
       else {
-        const s = sumBytes(b, q, l4len) + proto + l4len + sumWord(src) + sumWord(dst);
+        const s = sumBytes(b, q, l4len) + proto + l4len + addrSum;
         if (csumFinish(s) !== 0) fl |= L4_CSUM_BAD;
       }
     }
