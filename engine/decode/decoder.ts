@@ -67,6 +67,13 @@ function isExtHdr(nh: number): boolean {
   return nh === 0 || nh === 43 || nh === 44 || nh === 60 || nh === 51 || nh === 59;
 }
 
+/** ICMP error types (nf_conntrack_icmp's / icmpv6's error handling, which quote a packet). */
+function icmpIsError(proto: number, type: number): boolean {
+  return proto === IPPROTO_ICMP
+    ? type === 3 || type === 4 || type === 5 || type === 11 || type === 12
+    : type < 128;
+}
+
 /**
  * ip_fast_csum over the IPv4 header verifies (sums to 0xffff). The usual 20-byte header is summed inline as
  * five little-endian 32-bit reads: a byte-swapped one's-complement sum, and 0xffff is its own swap.
@@ -311,7 +318,7 @@ export class Decoder {
    * ipv4()/ipv6() + l4() in one straight line for the dominant shapes: an IPv4 20-byte header, not a
    * fragment, or an IPv6 header without extension headers whose addresses ip6_rcv_core passes whatever the
    * device (no multicast source; destination not multicast, not ::/8); carrying TCP with a sane data
-   * offset or UDP, fixed L4 header captured. Anything else: IPv4 goes to ipv4() from scratch, IPv6 returns
+   * offset, UDP, or a non-error ICMP/ICMPv6 message, fixed L4 header captured. Anything else: IPv4 goes to ipv4() from scratch, IPv6 returns
    * SLOW having written nothing, so rows are those of the general path.
    */
   private fast(
@@ -353,7 +360,13 @@ export class Decoder {
       if (l4len < 20 || avail < 20) return ip6 ? SLOW : this.ipv4(b, p, end, wire, out, row, false);
       doff = b[q + 12]! >>> 4;
       if (doff < 5 || doff << 2 > l4len) return ip6 ? SLOW : this.ipv4(b, p, end, wire, out, row, false);
-    } else if (proto !== IPPROTO_UDP || l4len < 8 || avail < 8) {
+    } else if (proto === IPPROTO_UDP || proto === IPPROTO_ICMP || proto === IPPROTO_ICMPV6) {
+      if (l4len < 8 || avail < 8) return ip6 ? SLOW : this.ipv4(b, p, end, wire, out, row, false);
+      // ICMP errors carry a quoted packet for inner(): general path.
+      if (proto !== IPPROTO_UDP && icmpIsError(proto, b[q]!)) {
+        return ip6 ? SLOW : this.ipv4(b, p, end, wire, out, row, false);
+      }
+    } else {
       return ip6 ? SLOW : this.ipv4(b, p, end, wire, out, row, false);
     }
     const a = row * 4;
@@ -387,12 +400,13 @@ export class Decoder {
     out.kind[row] = PK_IP;
     out.proto[row] = proto;
     out.l4len[row] = l4len;
-    out.sport[row] = v.getUint16(q);
-    out.dport[row] = v.getUint16(q + 2);
     const trunc = capEnd < dEnd;
     let fl = trunc ? L4_TRUNCATED | L4_TUPLE_OK | L4_HDR_OK : L4_TUPLE_OK | L4_HDR_OK;
-    let sum = false; // verify the L4 checksum
+    let sum = true; // verify the L4 checksum
+    let pseudo = true; // with the pseudo-header
     if (proto === IPPROTO_TCP) {
+      out.sport[row] = v.getUint16(q);
+      out.dport[row] = v.getUint16(q + 2);
       out.tcpDoff[row] = doff;
       out.tcpFlags[row] = b[q + 13]!;
       out.seq[row] = v.getUint32(q + 4);
@@ -409,17 +423,25 @@ export class Decoder {
       } else {
         this.tcpOptions(b, v, q + 20, q + 20 + oLen, out, row);
       }
-      sum = true;
-    } else {
+    } else if (proto === IPPROTO_UDP) {
+      out.sport[row] = v.getUint16(q);
+      out.dport[row] = v.getUint16(q + 2);
       out.payload[row] = l4len - 8;
       const ulen = v.getUint16(q + 4);
-      if (ulen > l4len || ulen < 8) fl |= L4_UDP_LEN_BAD;
-      else sum = v.getUint16(q + 6) !== 0;
+      if (ulen > l4len || ulen < 8) {
+        fl |= L4_UDP_LEN_BAD;
+        sum = false;
+      } else sum = v.getUint16(q + 6) !== 0;
+    } else {
+      // icmp_pkt_to_tuple / icmpv6_pkt_to_tuple (see tupleL4); ICMPv4 sums no pseudo-header.
+      out.sport[row] = v.getUint16(q + 4);
+      out.dport[row] = v.getUint16(q);
+      pseudo = proto === IPPROTO_ICMPV6;
     }
     if (sum) {
       if (!this.verify || trunc) fl |= L4_CSUM_UNKNOWN;
       else {
-        const s = sumBytes(b, q, l4len) + proto + l4len + addrSum;
+        const s = sumBytes(b, q, l4len) + (pseudo ? proto + l4len + addrSum : 0);
         if (csumFinish(s) !== 0) fl |= L4_CSUM_BAD;
       }
     }
@@ -783,12 +805,8 @@ export class Decoder {
       case IPPROTO_ICMPV6: {
         fl |= L4_HDR_OK;
         fl = this.l4Checksum(b, q, l4len, proto, fl, trunc, out, row, proto === IPPROTO_ICMPV6);
-        const type = b[q]!;
-        const isErr =
-          proto === IPPROTO_ICMP
-            ? type === 3 || type === 4 || type === 5 || type === 11 || type === 12
-            : type < 128;
-        if (isErr && this.inner(b, q + 8, capEnd, dEnd, out.l3[row]!, out, row)) fl |= L4_ICMP_INNER_OK;
+        if (icmpIsError(proto, b[q]!) && this.inner(b, q + 8, capEnd, dEnd, out.l3[row]!, out, row))
+          fl |= L4_ICMP_INNER_OK;
         break;
       }
       case IPPROTO_SCTP:
