@@ -47,6 +47,15 @@ export class PcapReader extends BaseReader {
     const nsPerFrac = this.nsPerFrac;
     const linkType = this.linkType;
     const base = this.base;
+    // Columns in locals: the loop stores to typed arrays only.
+    const offsetA = batch.offset;
+    const caplenA = batch.caplen;
+    const origlenA = batch.origlen;
+    const tsSecA = batch.tsSec;
+    const tsNsecA = batch.tsNsec;
+    const linkTypeA = batch.linkType;
+    const packetNoA = batch.packetNo;
+    const fileOffsetA = batch.fileOffset;
     let p = this.start;
     let n = batch.count;
     // Packet number of record n is pn0 + n + 1; this.packets is stored back before anything reads it.
@@ -88,14 +97,14 @@ export class PcapReader extends BaseReader {
           frac -= carry * fracLimit;
         }
       }
-      batch.offset[n] = p + REC_HDR;
-      batch.caplen[n] = caplen;
-      batch.origlen[n] = origlen;
-      batch.tsSec[n] = sec;
-      batch.tsNsec[n] = frac * nsPerFrac;
-      batch.linkType[n] = linkType;
-      batch.packetNo[n] = pn0 + n + 1;
-      batch.fileOffset[n] = base + p;
+      offsetA[n] = p + REC_HDR;
+      caplenA[n] = caplen;
+      origlenA[n] = origlen;
+      tsSecA[n] = sec;
+      tsNsecA[n] = frac * nsPerFrac;
+      linkTypeA[n] = linkType;
+      packetNoA[n] = pn0 + n + 1;
+      fileOffsetA[n] = base + p;
       n++;
       p += total;
     }

@@ -58,6 +58,7 @@ export interface DecodeOptions {
 const EMIT = -2; // row filled
 const HELD = -1; // fragment queued or dropped by the defragmenter (counted there)
 const DEFER = -3; // fragment left to the caller (deferFragments); packets/ipv4/ipv6 already undone
+const SLOW = -4; // fast(): IPv6 not of its shape, nothing written; take the general path
 
 const IPPROTO_ICMP = 1;
 const IPPROTO_TCP = 6;
@@ -72,6 +73,13 @@ const TCP_MAX_WSCALE = 14;
 /** IPv6 extension headers ipv6_skip_exthdr walks over (ipv6_ext_hdr), NoNext included. */
 function isExtHdr(nh: number): boolean {
   return nh === 0 || nh === 43 || nh === 44 || nh === 60 || nh === 51 || nh === 59;
+}
+
+/** ICMP error types (nf_conntrack_icmp's / icmpv6's error handling, which quote a packet). */
+function icmpIsError(proto: number, type: number): boolean {
+  return proto === IPPROTO_ICMP
+    ? type === 3 || type === 4 || type === 5 || type === 11 || type === 12
+    : type < 128;
 }
 
 /**
@@ -150,6 +158,20 @@ export class Decoder {
     const count = rec.count;
     const capacity = out.capacity;
     const l4 = st.l4;
+    // Record and row columns in locals (one load per call, not per packet).
+    const recOffset = rec.offset;
+    const recCaplen = rec.caplen;
+    const recOriglen = rec.origlen;
+    const recTsSec = rec.tsSec;
+    const recTsNsec = rec.tsNsec;
+    const recLinkType = rec.linkType;
+    const recPacketNo = rec.packetNo;
+    const outTsSec = out.tsSec;
+    const outTsNsec = out.tsNsec;
+    const outPacketNo = out.packetNo;
+    const outProto = out.proto;
+    const outL4flags = out.l4flags;
+    const outL3flags = out.l3flags;
     // Per-record counters live in locals and are stored once per call.
     let row = out.count;
     let firstTime = st.firstTime;
@@ -162,25 +184,33 @@ export class Decoder {
     let i = from;
     for (; i < count; i++) {
       if (row >= capacity) break;
-      const p0 = rec.offset[i]!;
-      const cap = rec.caplen[i]!;
-      const ol = rec.origlen[i]!;
+      const p0 = recOffset[i]!;
+      const cap = recCaplen[i]!;
+      const ol = recOriglen[i]!;
       const orig = ol > cap ? ol : cap;
-      const tSec = rec.tsSec[i]!;
-      const tNsec = rec.tsNsec[i]!;
+      const tSec = recTsSec[i]!;
+      const tNsec = recTsNsec[i]!;
       const t = tSec + tNsec / 1e9;
       this.t = t;
       if (!(t >= firstTime)) firstTime = t;
       if (!(t <= lastTime)) lastTime = t;
       const end = p0 + cap;
-      let r: number;
-      if (rec.linkType[i] === 1 && p0 + 14 <= end && v.getUint16(p0 + 12) === 0x0800) {
-        // Untagged Ethernet + IPv4, the common case, without the link-layer walk (the IPv4 path does not
-        // read link.loopback).
-        ipv4++;
-        r = this.ipv4(data, p0 + 14, end, orig - 14, out, row, false);
-      } else {
-        r = link.parse(data, p0, end, rec.linkType[i]!);
+      let r = SLOW;
+      const lt = recLinkType[i]!;
+      if (lt === 1 && p0 + 14 <= end) {
+        // Untagged Ethernet + IPv4/IPv6, the common cases, without the link-layer walk (the IPv4 path
+        // does not read link.loopback; fast() leaves the IPv6 rows that would to the general path).
+        const et = v.getUint16(p0 + 12);
+        if (et === 0x0800) {
+          ipv4++;
+          r = this.fast(data, v, p0 + 14, end, orig - 14, out, row, false);
+        } else if (et === 0x86dd) {
+          r = this.fast(data, v, p0 + 14, end, orig - 14, out, row, true);
+          if (r !== SLOW) ipv6++;
+        }
+      }
+      if (r === SLOW) {
+        r = link.parse(data, p0, end, lt);
         if (r === L3_V4) {
           ipv4++;
           const p = link.l3off;
@@ -193,17 +223,17 @@ export class Decoder {
       }
       if (r === EMIT) {
         // The layer functions wrote every column the row's kind makes valid (see PacketBatch).
-        out.tsSec[row] = tSec;
-        out.tsNsec[row] = tNsec;
-        out.packetNo[row] = rec.packetNo[i]!;
-        const proto = out.proto[row]!;
-        const fl = out.l4flags[row]!;
+        outTsSec[row] = tSec;
+        outTsNsec[row] = tNsec;
+        outPacketNo[row] = recPacketNo[i]!;
+        const proto = outProto[row]!;
+        const fl = outL4flags[row]!;
         l4[proto] = l4[proto]! + 1;
         if ((fl & (L4_CSUM_BAD | L4_TRUNCATED)) !== 0) {
           if (fl & L4_CSUM_BAD) st.badChecksum[proto] = st.badChecksum[proto]! + 1;
           if (fl & L4_TRUNCATED) truncated++;
         }
-        if (out.l3flags[row]! & L3_ROUTE_MARTIAN) martian++;
+        if (outL3flags[row]! & L3_ROUTE_MARTIAN) martian++;
         row++;
       } else if (r === DEFER) {
         // A placeholder for the in-order defragmenter, not a decoded row (not counted in rows).
@@ -217,7 +247,6 @@ export class Decoder {
       } else if (r >= 0) {
         st.skipped[r] = st.skipped[r]! + 1;
         if (r === SKIP_UNSUPPORTED_LINKTYPE) {
-          const lt = rec.linkType[i]!;
           st.unsupportedLinkTypes.set(lt, (st.unsupportedLinkTypes.get(lt) ?? 0) + 1);
         }
       }
@@ -325,6 +354,141 @@ export class Decoder {
     let fl = reasm ? L4_REASSEMBLED : 0;
     if (capEnd < dEnd) fl |= L4_TRUNCATED;
     return this.l4(b, v, p + hl, capEnd, dEnd, proto, fl, out, row);
+  }
+
+  /**
+   * ipv4()/ipv6() + l4() in one straight line for the dominant shapes: an IPv4 20-byte header, not a
+   * fragment, or an IPv6 header without extension headers whose addresses ip6_rcv_core passes whatever the
+   * device (no multicast source; destination not multicast, not ::/8); carrying TCP with a sane data
+   * offset, UDP, or a non-error ICMP/ICMPv6 message, fixed L4 header captured. Anything else: IPv4 goes to ipv4() from scratch, IPv6 returns
+   * SLOW having written nothing, so rows are those of the general path.
+   */
+  private fast(
+    b: Uint8Array,
+    v: DataView,
+    p: number,
+    end: number,
+    wire: number,
+    out: PacketBatch,
+    row: number,
+    ip6: boolean,
+  ): number {
+    let proto: number;
+    let q: number;
+    let dEnd: number;
+    if (!ip6) {
+      if (wire < 20 || end - p < 20 || b[p] !== 0x45) return this.ipv4(b, p, end, wire, out, row, false);
+      const tot = v.getUint16(p + 2);
+      if (tot > wire || tot < 20 || (v.getUint16(p + 6) & 0x3fff) !== 0) {
+        return this.ipv4(b, p, end, wire, out, row, false);
+      }
+      proto = b[p + 9]!;
+      q = p + 20;
+      dEnd = p + tot;
+    } else {
+      if (wire < 40 || end - p < 40 || b[p]! >>> 4 !== 6) return SLOW;
+      const plen = v.getUint16(p + 4);
+      const d0 = b[p + 24]!;
+      if (40 + plen > wire || b[p + 8] === 0xff || d0 === 0xff || d0 === 0) return SLOW;
+      proto = b[p + 6]!;
+      q = p + 40;
+      dEnd = q + plen;
+    }
+    const capEnd = end < dEnd ? end : dEnd;
+    const l4len = dEnd - q;
+    const avail = capEnd - q;
+    let doff = 0;
+    if (proto === IPPROTO_TCP) {
+      if (l4len < 20 || avail < 20) return ip6 ? SLOW : this.ipv4(b, p, end, wire, out, row, false);
+      doff = b[q + 12]! >>> 4;
+      if (doff < 5 || doff << 2 > l4len) return ip6 ? SLOW : this.ipv4(b, p, end, wire, out, row, false);
+    } else if (proto === IPPROTO_UDP || proto === IPPROTO_ICMP || proto === IPPROTO_ICMPV6) {
+      if (l4len < 8 || avail < 8) return ip6 ? SLOW : this.ipv4(b, p, end, wire, out, row, false);
+      // ICMP errors carry a quoted packet for inner(): general path.
+      if (proto !== IPPROTO_UDP && icmpIsError(proto, b[q]!)) {
+        return ip6 ? SLOW : this.ipv4(b, p, end, wire, out, row, false);
+      }
+    } else {
+      return ip6 ? SLOW : this.ipv4(b, p, end, wire, out, row, false);
+    }
+    const a = row * 4;
+    const srcs = out.src;
+    const dsts = out.dst;
+    let addrSum: number;
+    if (!ip6) {
+      // ipv4() checks the header sum before the length: same outcome, the row is now certain.
+      if (this.verify && !ip4HeaderSumOk(b, v, p, 20)) return SKIP_BAD_IP_CHECKSUM;
+      const src = v.getUint32(p + 12);
+      const dst = v.getUint32(p + 16);
+      srcs[a] = src;
+      srcs[a + 1] = srcs[a + 2] = srcs[a + 3] = 0;
+      dsts[a] = dst;
+      dsts[a + 1] = dsts[a + 2] = dsts[a + 3] = 0;
+      out.l3[row] = NFPROTO_IPV4;
+      out.l3flags[row] = this.martian4(src, dst) ? L3_ROUTE_MARTIAN : 0;
+      addrSum = sumWord(src) + sumWord(dst);
+    } else {
+      addrSum = 0;
+      for (let k = 0; k < 4; k++) {
+        const s = v.getUint32(p + 8 + 4 * k);
+        const d = v.getUint32(p + 24 + 4 * k);
+        srcs[a + k] = s;
+        dsts[a + k] = d;
+        addrSum += sumWord(s) + sumWord(d);
+      }
+      out.l3[row] = NFPROTO_IPV6;
+      out.l3flags[row] = 0;
+    }
+    out.kind[row] = PK_IP;
+    out.proto[row] = proto;
+    out.l4len[row] = l4len;
+    const trunc = capEnd < dEnd;
+    let fl = trunc ? L4_TRUNCATED | L4_TUPLE_OK | L4_HDR_OK : L4_TUPLE_OK | L4_HDR_OK;
+    let sum = true; // verify the L4 checksum
+    let pseudo = true; // with the pseudo-header
+    if (proto === IPPROTO_TCP) {
+      out.sport[row] = v.getUint16(q);
+      out.dport[row] = v.getUint16(q + 2);
+      out.tcpDoff[row] = doff;
+      out.tcpFlags[row] = b[q + 13]!;
+      out.seq[row] = v.getUint32(q + 4);
+      out.ack[row] = v.getUint32(q + 8);
+      out.win[row] = v.getUint16(q + 14);
+      out.payload[row] = l4len - (doff << 2);
+      const oEnd = q + (doff << 2);
+      const oLen = (oEnd < capEnd ? oEnd : capEnd) - (q + 20);
+      if (oLen === 0 || (oLen === 12 && v.getUint32(q + 20) === 0x0101080a)) {
+        // No options, or NOP, NOP, timestamps: nothing tcpOptions() records.
+        out.tcpOpt[row] = 0;
+        out.wscale[row] = 0;
+        out.sackEdge[row] = 0;
+      } else {
+        this.tcpOptions(b, v, q + 20, q + 20 + oLen, out, row);
+      }
+    } else if (proto === IPPROTO_UDP) {
+      out.sport[row] = v.getUint16(q);
+      out.dport[row] = v.getUint16(q + 2);
+      out.payload[row] = l4len - 8;
+      const ulen = v.getUint16(q + 4);
+      if (ulen > l4len || ulen < 8) {
+        fl |= L4_UDP_LEN_BAD;
+        sum = false;
+      } else sum = v.getUint16(q + 6) !== 0;
+    } else {
+      // icmp_pkt_to_tuple / icmpv6_pkt_to_tuple (see tupleL4); ICMPv4 sums no pseudo-header.
+      out.sport[row] = v.getUint16(q + 4);
+      out.dport[row] = v.getUint16(q);
+      pseudo = proto === IPPROTO_ICMPV6;
+    }
+    if (sum) {
+      if (!this.verify || trunc) fl |= L4_CSUM_UNKNOWN;
+      else {
+        const s = sumBytes(b, q, l4len) + (pseudo ? proto + l4len + addrSum : 0);
+        if (csumFinish(s) !== 0) fl |= L4_CSUM_BAD;
+      }
+    }
+    out.l4flags[row] = fl;
+    return EMIT;
   }
 
   /**
@@ -688,12 +852,8 @@ export class Decoder {
       case IPPROTO_ICMPV6: {
         fl |= L4_HDR_OK;
         fl = this.l4Checksum(b, q, l4len, proto, fl, trunc, out, row, proto === IPPROTO_ICMPV6);
-        const type = b[q]!;
-        const isErr =
-          proto === IPPROTO_ICMP
-            ? type === 3 || type === 4 || type === 5 || type === 11 || type === 12
-            : type < 128;
-        if (isErr && this.inner(b, q + 8, capEnd, dEnd, out.l3[row]!, out, row)) fl |= L4_ICMP_INNER_OK;
+        if (icmpIsError(proto, b[q]!) && this.inner(b, q + 8, capEnd, dEnd, out.l3[row]!, out, row))
+          fl |= L4_ICMP_INNER_OK;
         break;
       }
       case IPPROTO_SCTP:
