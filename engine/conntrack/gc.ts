@@ -18,6 +18,7 @@
  */
 
 import { jdiff } from "./clock.js";
+import { H_NEXT, H_STATUS, H_TIMEOUT, HOT_WORDS } from "./ct-store.js";
 import type { L4Tracker } from "./l4proto.js";
 import { IPS_ASSURED, IPS_CONFIRMED, IPS_DYING } from "./l4proto.js";
 import type { CtSettings } from "./settings.js";
@@ -143,7 +144,11 @@ export class KernelGc implements CtGc {
       if (node !== NIL) now = (t + Math.floor((units * md1) / budget)) >>> 0;
       while (node !== NIL) {
         const store = table.store;
+        const hi = store.hotI;
         const ct = node >> 1;
+        const r = ct * HOT_WORDS;
+        // This node's next pointer, in the same hot record as status and expiry.
+        const nextOff = r + H_NEXT + (node & 1) * 2;
         units += GC_NODE_COST;
         if (expiredCount > this.expiredMax) {
           this.nextBucket = i;
@@ -153,13 +158,13 @@ export class KernelGc implements CtGc {
           early = true;
           break scan;
         }
-        const st = store.status[ct]!;
-        const left = jdiff(store.timeout[ct]!, now);
+        const st = hi[r + H_STATUS]!;
+        const left = jdiff(hi[r + H_TIMEOUT]!, now);
         if (left <= 0) {
           // nf_ct_gc_expired: only confirmed, not dying entries are killed; the count goes up regardless.
           if ((st & IPS_CONFIRMED) !== 0 && (st & IPS_DYING) === 0) host.gcDelete(ct, false);
           expiredCount++;
-          node = table.nextOf(node);
+          node = table.store.hotI[nextOff]!;
           continue;
         }
         let e = left < this.intervalMin ? this.intervalMin : Math.min(left, this.intervalClamp);
@@ -178,7 +183,7 @@ export class KernelGc implements CtGc {
             expiredCount++;
           }
         }
-        node = table.nextOf(node);
+        node = table.store.hotI[nextOff]!;
       }
       units += 1;
       i++;
@@ -226,7 +231,7 @@ export class ExactGc implements CtGc {
     while (this.size > 0) {
       const ct = this.heap[0]!;
       if (jdiff(this.key[ct]!, now) > 0) break;
-      const real = this.host.table.store.timeout[ct]!;
+      const real = this.host.table.store.timeoutOf(ct);
       if (jdiff(real, now) <= 0) {
         this.host.gcDelete(ct, false); // calls onDelete
       } else {
@@ -238,7 +243,7 @@ export class ExactGc implements CtGc {
 
   onConfirm(ct: number): void {
     this.ensure(ct);
-    this.key[ct] = this.host.table.store.timeout[ct]!;
+    this.key[ct] = this.host.table.store.timeoutOf(ct);
     const p = this.size++;
     this.heap[p] = ct;
     this.pos[ct] = p;
@@ -249,7 +254,7 @@ export class ExactGc implements CtGc {
     if (ct >= this.pos.length) return;
     const p = this.pos[ct]!;
     if (p < 0) return;
-    const t = this.host.table.store.timeout[ct]!;
+    const t = this.host.table.store.timeoutOf(ct);
     if (jdiff(t, this.key[ct]!) < 0) {
       this.key[ct] = t;
       this.siftUp(p);

@@ -18,7 +18,7 @@ import {
 import { CtClock, jdiff } from "./clock.js";
 import { type CtStateCounters, type CtStatsCounters, newCtStateCounters, newCtStats } from "./ct-stats.js";
 import type { CtStore } from "./ct-store.js";
-import { T_DST, T_PORTS, TUPLE_WORDS } from "./ct-store.js";
+import { H_NEXT, H_STATUS, H_TIMEOUT, HOT_WORDS, T_DST, T_PORTS, TUPLE_WORDS } from "./ct-store.js";
 import { type CtGc, ExactGc, type GcHost, type GcMode, KernelGc } from "./gc.js";
 import {
   type CtContext,
@@ -142,7 +142,7 @@ export class Conntrack implements CtContext, GcHost {
 
   /** nf_ct_is_expired. */
   isExpired(ct: number, nowJiffies: number): boolean {
-    return jdiff(this.table.store.timeout[ct]!, nowJiffies) <= 0;
+    return jdiff(this.table.store.hot[ct * HOT_WORDS + H_TIMEOUT]!, nowJiffies) <= 0;
   }
 
   advanceTo(tSec: number): void {
@@ -234,15 +234,15 @@ export class Conntrack implements CtContext, GcHost {
       } else {
         ct = node >> 1;
         dir = (node & 1) as Dir;
-        const st = this.table.store.status[ct]!;
+        const st = this.table.store.hot[ct * HOT_WORDS + H_STATUS]!;
         if (dir === IP_CT_DIR_REPLY) ctinfo = IP_CT_ESTABLISHED_REPLY;
         else if ((st & IPS_SEEN_REPLY) !== 0) ctinfo = IP_CT_ESTABLISHED;
         else if ((st & IPS_EXPECTED) !== 0) ctinfo = IP_CT_RELATED;
         else ctinfo = IP_CT_NEW;
       }
       const v = this.trackers[proto]!.packet(this, ct, pkt, i, dir, ctinfo);
-      const store = this.table.store;
-      const st = store.status[ct]!;
+      const hot = this.table.store.hot;
+      const st = hot[ct * HOT_WORDS + H_STATUS]!;
       if (v <= 0) {
         // Release the skb's reference: an unconfirmed entry dies with it.
         if ((st & IPS_CONFIRMED) === 0) this.freeUnconfirmed(ct);
@@ -255,7 +255,7 @@ export class Conntrack implements CtContext, GcHost {
       }
       if ((st & IPS_CONFIRMED) !== 0) {
         if ((st & IPS_DYING) === 0) {
-          if (ctinfo === IP_CT_ESTABLISHED_REPLY) store.status[ct] = st | IPS_SEEN_REPLY;
+          if (ctinfo === IP_CT_ESTABLISHED_REPLY) hot[ct * HOT_WORDS + H_STATUS] = st | IPS_SEEN_REPLY;
           this.gc.onRefresh(ct);
         }
         // nft `ct state`: ctinfo as computed before the handler (NEW until a reply was seen).
@@ -344,17 +344,26 @@ export class Conntrack implements CtContext, GcHost {
     const h32 = hash | 0;
     let node = table.head[table.bucketOf(hash)]!;
     while (node !== NIL) {
+      // The node's hot record holds its expiry and [next, hash]: one cache line per node walked.
       const store = table.store;
-      const link = table.link;
-      const ct = node >> 1;
-      if (jdiff(store.timeout[ct]!, now) <= 0) {
-        this.gcExpired(ct);
-        node = link[node * 2]!;
+      const hi = store.hotI;
+      const r = (node >> 1) * HOT_WORDS;
+      const l = r + H_NEXT + (node & 1) * 2;
+      if (jdiff(hi[r + H_TIMEOUT]!, now) <= 0) {
+        this.gcExpired(node >> 1);
+        node = hi[l]!;
         continue;
       }
       // Equal tuples have equal hashes: a hash mismatch rejects the node without loading its tuple.
-      if (link[node * 2 + 1] === h32 && tupleEqual(store.tuple, node * TUPLE_WORDS, t, o)) return node;
-      node = link[node * 2]!;
+      if (hi[l + 1] === h32) {
+        // nf_ct_tuple_equal, written out here so it stays inlined in this hot loop.
+        const tu = store.tuple;
+        const b = node * TUPLE_WORDS;
+        let k = 0;
+        while (k < TUPLE_WORDS && tu[b + k] === t[o + k]) k++;
+        if (k === TUPLE_WORDS) return node;
+      }
+      node = hi[l]!;
     }
     return NIL;
   }
@@ -369,10 +378,10 @@ export class Conntrack implements CtContext, GcHost {
       let drops = 0;
       let node = table.head[bucket]!;
       while (node !== NIL) {
-        const store = table.store;
+        const hot = table.store.hot;
         const ct = node >> 1;
-        const st = store.status[ct]!;
-        if (jdiff(store.timeout[ct]!, now) <= 0) {
+        const st = hot[ct * HOT_WORDS + H_STATUS]!;
+        if (jdiff(hot[ct * HOT_WORDS + H_TIMEOUT]!, now) <= 0) {
           this.gcExpired(ct);
         } else if ((st & (IPS_ASSURED | IPS_DYING)) === 0 && (st & IPS_CONFIRMED) !== 0) {
           this.deleteEntry(ct);
@@ -392,8 +401,11 @@ export class Conntrack implements CtContext, GcHost {
   private confirm(ct: number, hash: number): void {
     const table = this.table;
     const store = table.store;
+    const hot = store.hot;
+    const hi = store.hotI;
+    const r = ct * HOT_WORDS;
     const stats = this.stats;
-    const st = store.status[ct]!;
+    const st = hot[r + H_STATUS]!;
     if ((st & IPS_DYING) !== 0) {
       stats.insert_failed++;
       this.freeUnconfirmed(ct);
@@ -410,10 +422,8 @@ export class Conntrack implements CtContext, GcHost {
       const h32 = h | 0;
       let node = table.head[table.bucketOf(h)]!;
       while (node !== NIL) {
-        if (
-          table.link[node * 2 + 1] === h32 &&
-          tupleEqual(store.tuple, node * TUPLE_WORDS, store.tuple, to)
-        ) {
+        const l = (node >> 1) * HOT_WORDS + H_NEXT + (node & 1) * 2;
+        if (hi[l + 1] === h32 && tupleEqual(store.tuple, node * TUPLE_WORDS, store.tuple, to)) {
           this.resolveClash(ct, node >> 1);
           return;
         }
@@ -423,11 +433,11 @@ export class Conntrack implements CtContext, GcHost {
           this.freeUnconfirmed(ct);
           return;
         }
-        node = table.nextOf(node);
+        node = hi[l]!;
       }
     }
-    store.status[ct] = st | IPS_CONFIRMED;
-    store.timeout[ct] = (store.timeout[ct]! + this.now) >>> 0;
+    hot[r + H_STATUS] = st | IPS_CONFIRMED;
+    hot[r + H_TIMEOUT] = (hot[r + H_TIMEOUT]! + this.now) >>> 0;
     table.linkEntry(ct, hash, rh);
     stats.new++;
     this.gc.onConfirm(ct);
@@ -442,7 +452,7 @@ export class Conntrack implements CtContext, GcHost {
   private resolveClash(ct: number, existing: number): void {
     const store = this.table.store;
     const proto = store.l4proto[ct]!;
-    if ((proto === 17 || proto === 136) && (store.status[existing]! & IPS_DYING) === 0) {
+    if ((proto === 17 || proto === 136) && (store.statusOf(existing) & IPS_DYING) === 0) {
       this.stats.clash_resolve++;
     } else {
       this.stats.drop++;
@@ -453,7 +463,7 @@ export class Conntrack implements CtContext, GcHost {
 
   /** nf_ct_gc_expired: delete an expired confirmed entry met by a walk. */
   private gcExpired(ct: number): void {
-    const st = this.table.store.status[ct]!;
+    const st = this.table.store.hot[ct * HOT_WORDS + H_STATUS]!;
     if ((st & IPS_CONFIRMED) === 0 || (st & IPS_DYING) !== 0) return;
     this.deleteEntry(ct);
     this.stats.lazy_reaped++;
@@ -461,8 +471,8 @@ export class Conntrack implements CtContext, GcHost {
 
   /** nf_ct_delete of a confirmed entry: unlink both nodes and free (events are assumed delivered). */
   private deleteEntry(ct: number): void {
-    const store = this.table.store;
-    store.status[ct] = store.status[ct]! | IPS_DYING;
+    const hot = this.table.store.hot;
+    hot[ct * HOT_WORDS + H_STATUS] = hot[ct * HOT_WORDS + H_STATUS]! | IPS_DYING;
     this.table.unlinkEntry(ct);
     this.gc.onDelete(ct);
     this.table.free(ct);
@@ -470,8 +480,8 @@ export class Conntrack implements CtContext, GcHost {
   }
 
   private freeUnconfirmed(ct: number): void {
-    const store = this.table.store;
-    store.status[ct] = store.status[ct]! | IPS_DYING;
+    const hot = this.table.store.hot;
+    hot[ct * HOT_WORDS + H_STATUS] = hot[ct * HOT_WORDS + H_STATUS]! | IPS_DYING;
     this.table.free(ct);
   }
 
@@ -483,41 +493,41 @@ export class Conntrack implements CtContext, GcHost {
 
   // __nf_ct_refresh_acct
   refresh(ct: number, extraJiffies: number): void {
-    const store = this.table.store;
-    const st = store.status[ct]!;
+    const hot = this.table.store.hot;
+    const r = ct * HOT_WORDS;
+    const st = hot[r + H_STATUS]!;
     if ((st & IPS_FIXED_TIMEOUT) !== 0) return;
     if ((st & IPS_CONFIRMED) !== 0) {
-      store.timeout[ct] = (this.now + extraJiffies) >>> 0;
+      hot[r + H_TIMEOUT] = (this.now + extraJiffies) >>> 0;
       this.gc.onRefresh(ct);
     } else {
-      store.timeout[ct] = extraJiffies >>> 0;
+      hot[r + H_TIMEOUT] = extraJiffies >>> 0;
     }
   }
 
   // nf_ct_kill
   kill(ct: number): void {
     const store = this.table.store;
-    const st = store.status[ct]!;
+    const st = store.statusOf(ct);
     if ((st & IPS_DYING) !== 0) return;
     if ((st & IPS_CONFIRMED) !== 0 && this.table.isLinked(ct)) this.deleteEntry(ct);
-    else store.status[ct] = st | IPS_DYING; // unconfirmed: confirm will fail (insert_failed)
+    else store.setStatus(ct, st | IPS_DYING); // unconfirmed: confirm will fail (insert_failed)
   }
 
   forEachEntry(cb: (ct: number) => void): void {
     const table = this.table;
-    // inUse (one byte per entry) skips free slots before the link check reads nodeBucket.
+    // inUse (one byte per entry) skips free slots before the link check reads the hot record.
     const inUse = table.inUse;
-    const nodeBucket = table.nodeBucket;
-    for (let ct = 0; ct < inUse.length; ct++) if (inUse[ct] === 1 && nodeBucket[ct * 2] !== NIL) cb(ct);
+    for (let ct = 0; ct < inUse.length; ct++) if (inUse[ct] === 1 && table.isLinked(ct)) cb(ct);
   }
 
   /** Entries in the table not expired at nowJiffies (what conntrack -L lists), counted without a dump. */
   liveCount(nowJiffies: number): number {
     const table = this.table;
-    const timeout = table.store.timeout;
+    const store = table.store;
     let n = 0;
     for (let ct = 0; ct < table.capacity; ct++)
-      if (table.isLinked(ct) && jdiff(timeout[ct]!, nowJiffies) > 0) n++;
+      if (table.isLinked(ct) && jdiff(store.timeoutOf(ct), nowJiffies) > 0) n++;
     return n;
   }
 
@@ -540,7 +550,7 @@ export class Conntrack implements CtContext, GcHost {
 
   /** Remaining lifetime of an entry in whole seconds at `nowJiffies` (nf_ct_expires / HZ). */
   secondsLeft(ct: number, nowJiffies: number): number {
-    const left = jdiff(this.table.store.timeout[ct]!, nowJiffies);
+    const left = jdiff(this.table.store.timeoutOf(ct), nowJiffies);
     return left > 0 ? Math.floor(left / this.settings.hz) : 0;
   }
 
