@@ -18,7 +18,16 @@ import {
 import { CtClock, jdiff } from "./clock.js";
 import { type CtStateCounters, type CtStatsCounters, newCtStateCounters, newCtStats } from "./ct-stats.js";
 import type { CtStore } from "./ct-store.js";
-import { H_NEXT, H_STATUS, H_TIMEOUT, HOT_WORDS, T_DST, T_PORTS, TUPLE_WORDS } from "./ct-store.js";
+import {
+  H_NEXT,
+  H_STATUS,
+  H_TIMEOUT,
+  HOT_WORDS,
+  PROTO_WORDS,
+  T_DST,
+  T_PORTS,
+  TUPLE_WORDS,
+} from "./ct-store.js";
 import { type CtGc, ExactGc, type GcHost, type GcMode, KernelGc } from "./gc.js";
 import {
   type CtContext,
@@ -83,6 +92,10 @@ const MAX_CHAINLEN = 30;
 // Scratch tuple slots.
 const S_TUPLE = 0;
 const S_INV = TUPLE_WORDS;
+const S_AHEAD = 2 * TUPLE_WORDS;
+
+/** Rows prefetched together (see prefetchGroup). */
+const AHEAD = 32;
 
 export class Conntrack implements CtContext, GcHost {
   readonly settings: CtSettings;
@@ -110,7 +123,19 @@ export class Conntrack implements CtContext, GcHost {
   private rawNow = 0;
   private readonly hashSeed: number;
   private rng: number;
-  private readonly scratch = new Uint32Array(TUPLE_WORDS * 2);
+  private readonly scratch = new Uint32Array(TUPLE_WORDS * 3);
+  /** Prefetch state (see prefetchGroup): rows [aheadStart, aheadEnd) of aheadPkt were prefetched. */
+  private aheadPkt: PacketBatch | null = null;
+  private aheadStart = 0;
+  private aheadEnd = 0;
+  /** Per prefetched row: its tuple hash (int32) and the node its chain walk stands on. */
+  private readonly aheadHash = new Int32Array(AHEAD);
+  private readonly aheadNode = new Int32Array(AHEAD);
+  /** Sums the touched words so the prefetching loads are not optimised away. */
+  private aheadSink = 0;
+  /** Optional per-row owner column: only rows with aheadCol[row] === aheadId are prefetched. */
+  private aheadCol: Uint8Array | null = null;
+  private aheadId = 0;
 
   constructor(settings: CtSettings, opts: ConntrackOptions = {}) {
     this.settings = settings;
@@ -177,8 +202,102 @@ export class Conntrack implements CtContext, GcHost {
     this.gc.runUntil(this.now);
   }
 
+  /**
+   * Software prefetch by plain loads, for memory-level parallelism. A lookup is a chain of dependent cache
+   * misses (bucket head -> node's hot record -> next node ... -> the matching node's tuple and protocol
+   * words); on a large table each goes to DRAM, and one packet's work is too short to hide a miss behind
+   * it. So rows are prefetched in groups of AHEAD, walking all their chains in lockstep: every bucket head
+   * at once, then every first node's hot record, then per row either the matching node's tuple, protocol
+   * words and state or the next node's hot record, and so on. A group then pays a few memory latencies
+   * instead of each row paying several. A row whose walk finds no match (likely a new flow) also gets the
+   * bucket head of its inverted tuple touched, which confirm walks. Reads only: results never depend on
+   * it (a batch refilled with other rows just wastes loads).
+   */
+  /**
+   * Sharded replay: this table sees only the rows with col[row] === id of the batches it is handed
+   * (null: every row), so the prefetch skips the others. Only affects speed.
+   */
+  prefetchRowsOf(col: Uint8Array | null, id: number): void {
+    this.aheadCol = col;
+    this.aheadId = id;
+    this.aheadPkt = null;
+  }
+
+  private prefetchGroup(pkt: PacketBatch, i: number): void {
+    const end = Math.min(pkt.count, i + AHEAD);
+    this.aheadPkt = pkt;
+    this.aheadStart = i;
+    this.aheadEnd = end;
+    const table = this.table;
+    const head = table.head;
+    const hashes = this.aheadHash;
+    const cur = this.aheadNode;
+    const t = this.scratch;
+    const seed = this.hashSeed;
+    const n = end - i;
+    const col = this.aheadCol;
+    const id = this.aheadId;
+    for (let k = 0; k < n; k++) {
+      const j = i + k;
+      let b = -1;
+      if (pkt.kind[j] === PK_IP && (pkt.l4flags[j]! & L4_TUPLE_OK) !== 0 && (col === null || col[j] === id)) {
+        tupleFromRow(pkt, j, t, S_AHEAD);
+        const h = hashTuple(t, S_AHEAD, seed);
+        hashes[k] = h | 0;
+        b = table.bucketOf(h);
+      }
+      cur[k] = b;
+    }
+    let sink = this.aheadSink;
+    // Every bucket head at once.
+    for (let k = 0; k < n; k++) {
+      const b = cur[k]!;
+      if (b >= 0) sink += head[b]!;
+    }
+    const store = table.store;
+    const hi = store.hotI;
+    // Every first node's hot record at once.
+    for (let k = 0; k < n; k++) {
+      const b = cur[k]!;
+      const node = b >= 0 ? head[b]! : NIL;
+      cur[k] = node;
+      if (node !== NIL) sink += hi[(node >> 1) * HOT_WORDS + H_TIMEOUT]!;
+    }
+    // Walk on: a node with the row's hash is the likely match (its tuple and protocol words are touched);
+    // otherwise the next node's hot record is.
+    let missed = false;
+    for (let wave = 0; wave < 3; wave++) {
+      for (let k = 0; k < n; k++) {
+        const node = cur[k]!;
+        if (node < 0) continue;
+        const ct = node >> 1;
+        const l = ct * HOT_WORDS + H_NEXT + (node & 1) * 2;
+        if (hi[l + 1] === hashes[k]) {
+          sink += store.tuple[node * TUPLE_WORDS]! + store.proto[ct * PROTO_WORDS]! + store.state[ct]!;
+          cur[k] = -2;
+          continue;
+        }
+        const next = hi[l]!;
+        cur[k] = next;
+        if (next !== NIL) sink += hi[(next >> 1) * HOT_WORDS + H_TIMEOUT]!;
+        else missed = true;
+      }
+    }
+    if (missed) {
+      // Rows whose whole chain did not match: confirm will walk the REPLY tuple's bucket.
+      for (let k = 0; k < n; k++) {
+        if (cur[k] !== NIL) continue;
+        tupleFromRow(pkt, i + k, t, S_AHEAD);
+        if (!invertTuple(t, S_AHEAD, t, S_INV)) continue;
+        sink += head[table.bucketOf(hashTuple(t, S_INV, seed))]!;
+      }
+    }
+    this.aheadSink = sink | 0;
+  }
+
   // nf_conntrack_in (+ nf_confirm right after an accepted first packet)
   process(pkt: PacketBatch, i: number): void {
+    if (pkt !== this.aheadPkt || i >= this.aheadEnd || i < this.aheadStart) this.prefetchGroup(pkt, i);
     this.tickRaw(this.clock.rawAt(pkt.tsSec[i]!, pkt.tsNsec[i]!));
     if (pkt.kind[i] !== PK_IP) return;
     const stats = this.stats;
