@@ -256,16 +256,22 @@ export class Conntrack implements CtContext, GcHost {
     }
     const store = table.store;
     const hi = store.hotI;
-    // Every first node's hot record at once.
+    // Every first node's hot record at once. cur[k]: node to look at next; NIL: chain ended without a
+    // match; -2: done (matched, or a row not tracked here).
+    let missed = false;
     for (let k = 0; k < n; k++) {
       const b = cur[k]!;
-      const node = b >= 0 ? head[b]! : NIL;
+      if (b < 0) {
+        cur[k] = -2;
+        continue;
+      }
+      const node = head[b]!;
       cur[k] = node;
-      if (node !== NIL) sink += hi[(node >> 1) * HOT_WORDS + H_TIMEOUT]!;
+      if (node === NIL) missed = true;
+      else sink += hi[(node >> 1) * HOT_WORDS + H_TIMEOUT]!;
     }
     // Walk on: a node with the row's hash is the likely match (its tuple and protocol words are touched);
     // otherwise the next node's hot record is.
-    let missed = false;
     for (let wave = 0; wave < 3; wave++) {
       for (let k = 0; k < n; k++) {
         const node = cur[k]!;
@@ -273,7 +279,10 @@ export class Conntrack implements CtContext, GcHost {
         const ct = node >> 1;
         const l = ct * HOT_WORDS + H_NEXT + (node & 1) * 2;
         if (hi[l + 1] === hashes[k]) {
-          sink += store.tuple[node * TUPLE_WORDS]! + store.proto[ct * PROTO_WORDS]! + store.state[ct]!;
+          // A tuple's 40 bytes may straddle two lines: touch its first and last word.
+          const to = node * TUPLE_WORDS;
+          sink += store.tuple[to]! + store.tuple[to + TUPLE_WORDS - 1]!;
+          sink += store.proto[ct * PROTO_WORDS]! + store.state[ct]!;
           cur[k] = -2;
           continue;
         }
@@ -284,12 +293,21 @@ export class Conntrack implements CtContext, GcHost {
       }
     }
     if (missed) {
-      // Rows whose whole chain did not match: confirm will walk the REPLY tuple's bucket.
+      // Rows whose whole chain did not match: confirm will walk the REPLY tuple's bucket (its head, then
+      // its first node's hot record).
       for (let k = 0; k < n; k++) {
         if (cur[k] !== NIL) continue;
         tupleFromRow(pkt, i + k, t, S_AHEAD);
         if (!invertTuple(t, S_AHEAD, t, S_INV)) continue;
-        sink += head[table.bucketOf(hashTuple(t, S_INV, seed))]!;
+        const b = table.bucketOf(hashTuple(t, S_INV, seed));
+        sink += head[b]!;
+        cur[k] = -3 - b;
+      }
+      for (let k = 0; k < n; k++) {
+        const c = cur[k]!;
+        if (c > -3) continue;
+        const node = head[-3 - c]!;
+        if (node !== NIL) sink += hi[(node >> 1) * HOT_WORDS + H_TIMEOUT]!;
       }
     }
     this.aheadSink = sink | 0;
