@@ -95,7 +95,7 @@ const S_INV = TUPLE_WORDS;
 const S_AHEAD = 2 * TUPLE_WORDS;
 
 /** Rows prefetched together (see prefetchGroup). */
-const AHEAD = 32;
+const AHEAD = 64;
 
 export class Conntrack implements CtContext, GcHost {
   readonly settings: CtSettings;
@@ -249,10 +249,11 @@ export class Conntrack implements CtContext, GcHost {
       cur[k] = b;
     }
     let sink = this.aheadSink;
-    // Every bucket head at once.
+    // Every bucket head at once (and its chain length, which confirm's insert updates).
+    const chainLen = table.chainLen;
     for (let k = 0; k < n; k++) {
       const b = cur[k]!;
-      if (b >= 0) sink += head[b]!;
+      if (b >= 0) sink += head[b]! + chainLen[b]!;
     }
     const store = table.store;
     const hi = store.hotI;
@@ -282,7 +283,8 @@ export class Conntrack implements CtContext, GcHost {
           // A tuple's 40 bytes may straddle two lines: touch its first and last word.
           const to = node * TUPLE_WORDS;
           sink += store.tuple[to]! + store.tuple[to + TUPLE_WORDS - 1]!;
-          sink += store.proto[ct * PROTO_WORDS]! + store.state[ct]!;
+          const po = ct * PROTO_WORDS; // 96 bytes: two lines, whatever the alignment
+          sink += store.proto[po]! + store.proto[po + PROTO_WORDS - 1]! + store.state[ct]!;
           cur[k] = -2;
           continue;
         }
@@ -300,7 +302,7 @@ export class Conntrack implements CtContext, GcHost {
         tupleFromRow(pkt, i + k, t, S_AHEAD);
         if (!invertTuple(t, S_AHEAD, t, S_INV)) continue;
         const b = table.bucketOf(hashTuple(t, S_INV, seed));
-        sink += head[b]!;
+        sink += head[b]! + chainLen[b]!;
         cur[k] = -3 - b;
       }
       for (let k = 0; k < n; k++) {
