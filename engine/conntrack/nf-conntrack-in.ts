@@ -92,7 +92,6 @@ const MAX_CHAINLEN = 30;
 // Scratch tuple slots.
 const S_TUPLE = 0;
 const S_INV = TUPLE_WORDS;
-const S_AHEAD = 2 * TUPLE_WORDS;
 
 /** Rows prefetched together (see prefetchGroup). */
 const AHEAD = 64;
@@ -123,13 +122,16 @@ export class Conntrack implements CtContext, GcHost {
   private rawNow = 0;
   private readonly hashSeed: number;
   private rng: number;
-  private readonly scratch = new Uint32Array(TUPLE_WORDS * 3);
+  private readonly scratch = new Uint32Array(TUPLE_WORDS * 2);
   /** Prefetch state (see prefetchGroup): rows [aheadStart, aheadEnd) of aheadPkt were prefetched. */
   private aheadPkt: PacketBatch | null = null;
   private aheadStart = 0;
   private aheadEnd = 0;
   /** Per prefetched row: its tuple hash (int32) and the node its chain walk stands on. */
   private readonly aheadHash = new Int32Array(AHEAD);
+  /** Per prefetched row: 1 if its tuple (aheadTuple) and hash were computed. */
+  private readonly aheadOk = new Uint8Array(AHEAD);
+  private readonly aheadTuple = new Uint32Array(AHEAD * TUPLE_WORDS);
   private readonly aheadNode = new Int32Array(AHEAD);
   /** Sums the touched words so the prefetching loads are not optimised away. */
   private aheadSink = 0;
@@ -237,13 +239,17 @@ export class Conntrack implements CtContext, GcHost {
     const n = end - i;
     const col = this.aheadCol;
     const id = this.aheadId;
+    const tuples = this.aheadTuple;
+    const ok = this.aheadOk;
     for (let k = 0; k < n; k++) {
       const j = i + k;
       let b = -1;
+      ok[k] = 0;
       if (pkt.kind[j] === PK_IP && (pkt.l4flags[j]! & L4_TUPLE_OK) !== 0 && (col === null || col[j] === id)) {
-        tupleFromRow(pkt, j, t, S_AHEAD);
-        const h = hashTuple(t, S_AHEAD, seed);
+        tupleFromRow(pkt, j, tuples, k * TUPLE_WORDS);
+        const h = hashTuple(tuples, k * TUPLE_WORDS, seed);
         hashes[k] = h | 0;
+        ok[k] = 1;
         b = table.bucketOf(h);
       }
       cur[k] = b;
@@ -299,8 +305,7 @@ export class Conntrack implements CtContext, GcHost {
       // its first node's hot record).
       for (let k = 0; k < n; k++) {
         if (cur[k] !== NIL) continue;
-        tupleFromRow(pkt, i + k, t, S_AHEAD);
-        if (!invertTuple(t, S_AHEAD, t, S_INV)) continue;
+        if (!invertTuple(tuples, k * TUPLE_WORDS, t, S_INV)) continue;
         const b = table.bucketOf(hashTuple(t, S_INV, seed));
         sink += head[b]! + chainLen[b]!;
         cur[k] = -3 - b;
@@ -344,7 +349,13 @@ export class Conntrack implements CtContext, GcHost {
     }
     const t = this.scratch;
     tupleFromRow(pkt, i, t, S_TUPLE);
-    const hash = hashTuple(t, S_TUPLE, this.hashSeed);
+    // The prefetch hashed this row already (process() made sure i is in the prefetched range); its tuple
+    // is compared first, so a batch object refilled since then is hashed afresh.
+    const k = i - this.aheadStart;
+    const hash =
+      this.aheadOk[k] === 1 && tupleEqual(this.aheadTuple, k * TUPLE_WORDS, t, S_TUPLE)
+        ? this.aheadHash[k]! >>> 0
+        : hashTuple(t, S_TUPLE, this.hashSeed);
     for (let attempt = 0; attempt < 4; attempt++) {
       // resolve_normal_ct
       let ct: number;
