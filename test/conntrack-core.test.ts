@@ -49,7 +49,7 @@ describe("nf_conntrack_in basics", () => {
     expect(ct.ctstate).toMatchObject({ new: 2, est: 1 });
     const flags: number[] = [];
     ct.forEachEntry((e) => {
-      flags.push(ct.store.status[e]! & IPS_SEEN_REPLY);
+      flags.push(ct.store.statusOf(e) & IPS_SEEN_REPLY);
     });
     expect(flags.sort()).toEqual([0, IPS_SEEN_REPLY]);
     expect(checkInvariants(ct)).toEqual([]);
@@ -72,7 +72,7 @@ describe("nf_conntrack_in basics", () => {
     const spy: L4Tracker = {
       ...genericTracker,
       packet(ctx: CtContext, e: number, pkt: PacketBatch, i: number, dir: Dir, ctinfo: number): Verdict {
-        if (ctinfo === IP_CT_ESTABLISHED_REPLY) seen.push(ctx.store.status[e]! & IPS_SEEN_REPLY);
+        if (ctinfo === IP_CT_ESTABLISHED_REPLY) seen.push(ctx.store.statusOf(e) & IPS_SEEN_REPLY);
         return genericTracker.packet(ctx, e, pkt, i, dir, ctinfo);
       },
     };
@@ -137,7 +137,7 @@ describe("early_drop and table full (reference §3.3)", () => {
     // Make two of them ASSURED.
     let n = 0;
     ct.forEachEntry((e) => {
-      if (n++ < 2) ct.store.status[e]! |= IPS_ASSURED;
+      if (n++ < 2) ct.store.setStatus(e, ct.store.statusOf(e) | IPS_ASSURED);
     });
     const i = p.udp(T0 + 1, "10.0.0.1", 2000, "10.0.0.2", 53);
     ct.process(p.batch, i);
@@ -146,12 +146,12 @@ describe("early_drop and table full (reference §3.3)", () => {
     expect(ct.stats.drop).toBe(0);
     // The new entry is not assured: next overflow drops only it... fill to max again with assured entries.
     ct.forEachEntry((e) => {
-      ct.store.status[e]! |= IPS_ASSURED;
+      ct.store.setStatus(e, ct.store.statusOf(e) | IPS_ASSURED);
     });
     ct.process(p.batch, p.udp(T0 + 1, "10.0.0.1", 2001, "10.0.0.2", 53));
     expect(ct.count).toBe(4);
     ct.forEachEntry((e) => {
-      ct.store.status[e]! |= IPS_ASSURED;
+      ct.store.setStatus(e, ct.store.statusOf(e) | IPS_ASSURED);
     });
     ct.process(p.batch, p.udp(T0 + 1, "10.0.0.1", 2002, "10.0.0.2", 53));
     expect(ct.stats.drop).toBe(1);
@@ -170,7 +170,7 @@ describe("early_drop and table full (reference §3.3)", () => {
       expect(ct.count).toBe(max);
       // ASSURE every other entry.
       ct.forEachEntry((e) => {
-        if (e % 2 === 0) ct.store.status[e]! |= IPS_ASSURED;
+        if (e % 2 === 0) ct.store.setStatus(e, ct.store.statusOf(e) | IPS_ASSURED);
       });
       const before = entryKeys(ct);
       const i = p.udp(T0 + 1, "10.9.9.9", 7, "10.2.0.2", 80);
@@ -183,12 +183,12 @@ describe("early_drop and table full (reference §3.3)", () => {
         const b = (first + k) % 64;
         for (let node = ct.table.head[b]!; node !== NIL; node = ct.table.nextOf(node)) {
           const e = node >> 1;
-          if ((ct.store.status[e]! & IPS_ASSURED) === 0) victims.add(e);
+          if ((ct.store.statusOf(e) & IPS_ASSURED) === 0) victims.add(e);
         }
       }
       const victimKeys = new Set<string>();
       for (const e of victims) {
-        const o = e * 2 * TUPLE_WORDS;
+        const o = ct.store.tupleOff(e * 2);
         victimKeys.add(Array.from(ct.store.tuple.subarray(o, o + TUPLE_WORDS)).join(","));
       }
       ct.process(p.batch, i);
@@ -211,7 +211,8 @@ describe("early_drop and table full (reference §3.3)", () => {
     const p = new Packets();
     ct.process(p.batch, p.udp(T0, "10.0.0.1", 1, "10.0.0.2", 2));
     ct.process(p.batch, p.udp(T0 + 0.5, "10.0.0.1", 3, "10.0.0.2", 2));
-    for (let e = 0; e < ct.table.capacity; e++) if (ct.table.isLinked(e)) ct.store.status[e]! |= IPS_ASSURED;
+    for (let e = 0; e < ct.table.capacity; e++)
+      if (ct.table.isLinked(e)) ct.store.setStatus(e, ct.store.statusOf(e) | IPS_ASSURED);
     // At +5.2 s the first entry has expired but is not reaped yet (GC pass period ~ 60 s).
     ct.process(p.batch, p.udp(T0 + 5.2, "10.0.0.1", 9, "10.0.0.2", 2));
     // The lookup walked the only chain and reaped the expired one; the new entry fits without early_drop.
@@ -286,13 +287,13 @@ describe("lazy reaping and GC models (reference §7)", () => {
     // All assured except 10: early_drop around the new bucket probably finds none -> drop sets the flag.
     let k = 0;
     ct.forEachEntry((e) => {
-      if (k++ >= 10) ct.store.status[e]! |= IPS_ASSURED;
+      if (k++ >= 10) ct.store.setStatus(e, ct.store.statusOf(e) | IPS_ASSURED);
     });
     let tries = 0;
     while (!ct.gc.earlyDrop && tries < 500) {
       ct.process(p.batch, p.udp(T0 + 0.1, "10.3.0.1", 5000 + tries, "10.0.0.2", 80));
       ct.forEachEntry((e) => {
-        ct.store.status[e]! |= IPS_ASSURED; // keep new ones assured too, only the first 10 stay evictable
+        ct.store.setStatus(e, ct.store.statusOf(e) | IPS_ASSURED); // keep new ones assured too, only the first 10 stay evictable
       });
       tries++;
     }
@@ -300,7 +301,7 @@ describe("lazy reaping and GC models (reference §7)", () => {
     const evictable = (() => {
       let n = 0;
       ct.forEachEntry((e) => {
-        if ((ct.store.status[e]! & IPS_ASSURED) === 0) n++;
+        if ((ct.store.statusOf(e) & IPS_ASSURED) === 0) n++;
       });
       return n;
     })();
@@ -308,7 +309,7 @@ describe("lazy reaping and GC models (reference §7)", () => {
     // Un-assure 10 entries and let a GC run happen: it kills while count >= 95.
     let u = 0;
     ct.forEachEntry((e) => {
-      if (u++ < 10) ct.store.status[e]! &= ~IPS_ASSURED;
+      if (u++ < 10) ct.store.setStatus(e, ct.store.statusOf(e) & ~IPS_ASSURED);
     });
     expect(ct.count).toBe(max);
     ct.advanceTo(T0 + 70);
@@ -317,7 +318,7 @@ describe("lazy reaping and GC models (reference §7)", () => {
     expect(ct.count).toBe(94);
     let left = 0;
     ct.forEachEntry((e) => {
-      if ((ct.store.status[e]! & IPS_ASSURED) === 0) left++;
+      if ((ct.store.statusOf(e) & IPS_ASSURED) === 0) left++;
     });
     expect(left).toBe(4);
     expect(ct.gc.earlyDrop).toBe(false);
@@ -357,7 +358,7 @@ describe("ICMP error path (reference §2)", () => {
     ct.forEachEntry((e) => {
       e0 = e;
     });
-    const timeout = ct.store.timeout[e0];
+    const timeout = ct.store.timeoutOf(e0);
     const inner = { src: "10.0.0.1", dst: "10.0.0.2", proto: 17, sport: 1000, dport: 53 };
     ct.process(p.batch, p.icmpError(T0 + 5, "10.0.0.2", "10.0.0.1", 3, 3, inner));
     // A router on the path (another source) also matches: only the outer destination is checked.
@@ -365,7 +366,7 @@ describe("ICMP error path (reference §2)", () => {
     expect(ct.ctstate.rel).toBe(2);
     expect(ct.stats.error).toBe(0);
     expect(ct.count).toBe(1);
-    expect(ct.store.timeout[e0]).toBe(timeout);
+    expect(ct.store.timeoutOf(e0)).toBe(timeout);
   });
 
   it("counts error (not invalid) when nothing matches, the outer daddr differs, or the checksum is bad", () => {
@@ -424,7 +425,7 @@ describe("jiffies", () => {
     ct.forEachEntry((e) => {
       e0 = e;
     });
-    expect(ct.store.timeout[e0]).toBe(30 * hz - hz / 2); // wrapped past zero
+    expect(ct.store.timeoutOf(e0)).toBe(30 * hz - hz / 2); // wrapped past zero
     ct.advanceTo(T0 + 2);
     expect(ct.now).toBeLessThan(hz * 2); // after the wrap
     expect(ct.isExpired(e0, ct.now)).toBe(false);
@@ -450,7 +451,8 @@ describe("invariants under random traffic", () => {
         ...genericTracker,
         packet(ctx: CtContext, e: number, pkt: PacketBatch, i: number, dir: Dir, ctinfo: number): Verdict {
           if (pkt.payload[i] === 13) return V_INVALID;
-          if (dir === 1 && (ctx.store.status[e]! & IPS_SEEN_REPLY) !== 0) ctx.store.status[e]! |= IPS_ASSURED;
+          if (dir === 1 && (ctx.store.statusOf(e) & IPS_SEEN_REPLY) !== 0)
+            ctx.store.setStatus(e, ctx.store.statusOf(e) | IPS_ASSURED);
           return genericTracker.packet(ctx, e, pkt, i, dir, ctinfo);
         },
       };

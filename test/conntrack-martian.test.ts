@@ -66,7 +66,7 @@ describe("martian rows (ip_route_input drop after conntrack)", () => {
     expect(ct.count).toBe(1);
     let status = 0;
     ct.forEachEntry((e) => {
-      status = ct.store.status[e]!;
+      status = ct.store.statusOf(e);
     });
     expect(status & IPS_SEEN_REPLY).toBe(IPS_SEEN_REPLY);
     expect(ct.ctstate.est).toBe(1);
@@ -103,7 +103,7 @@ describe.skipIf(!existsSync(capture))("martians in a real capture", () => {
     const store = r.conntrack.store;
     const bad: number[] = [];
     r.conntrack.forEachEntry((e) => {
-      const o = e * 2 * 10; // ORIGINAL tuple: TUPLE_WORDS = 10, src word 0 first
+      const o = store.tupleOff(e * 2); // ORIGINAL tuple: src word 0 first, l3num << 8 | protonum at word 9
       const l3 = store.tuple[o + 9]! >>> 8;
       if (l3 === 2 && martianSource(store.tuple[o]!)) bad.push(e);
     });

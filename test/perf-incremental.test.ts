@@ -33,7 +33,7 @@ function walkChains(ct: Conntrack): { used: number; maxLen: number; nodes: numbe
 function walkLive(ct: Conntrack, now: number): number {
   let n = 0;
   ct.forEachEntry((e) => {
-    if (jdiff(ct.store.timeout[e]!, now) > 0) n++;
+    if (jdiff(ct.store.timeoutOf(e), now) > 0) n++;
   });
   return n;
 }

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { T_PORTS, TUPLE_WORDS } from "../engine/conntrack/ct-store.js";
+import { T_PORTS } from "../engine/conntrack/ct-store.js";
 import { IPS_ASSURED, IPS_CONFIRMED, V_ACCEPT, V_INVALID } from "../engine/conntrack/l4proto.js";
 import {
   icmpInvertible,
@@ -99,7 +99,7 @@ describe("icmpTracker (nf_conntrack_icmp_packet)", () => {
     c.at(0).process(icmpTracker, ct, echo, ORIG);
     // Corrupting the stored ORIGINAL type to a reply type makes every later packet invalid (kernel checks
     // tuplehash[ORIGINAL].dst.u.icmp.type on each packet).
-    c.store.tuple[ct * 2 * TUPLE_WORDS + T_PORTS] = (0x1234 << 16) | (0 << 8);
+    c.store.tuple[c.store.tupleOff(ct * 2) + T_PORTS] = (0x1234 << 16) | (0 << 8);
     expect(c.at(1).process(icmpTracker, ct, echo, ORIG)).toBe(V_INVALID);
     expect(c.remaining(ct)).toBe(29);
   });

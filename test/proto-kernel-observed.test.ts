@@ -85,7 +85,7 @@ describe("trackers vs the 6.18 kernel on crafted UDP/UDPLite/GRE/ICMP/SCTP flows
   it.each(Object.entries(EXPECTED))("%s: timeout, state and flags as the kernel printed", (flow, exp) => {
     const ct = flows.get(flow)!;
     const st = c.status(ct);
-    const tr = TRACKERS[c.store.l4proto[ct]!]!;
+    const tr = TRACKERS[c.store.l4protoOf(ct)]!;
     expect([
       Math.floor(c.remaining(ct)),
       tr.stateName(c.store, ct),

@@ -2,14 +2,14 @@
 
 import { buildReplayReport, type ReplayReport } from "../engine/report/model.js";
 import { MemoryModel, SLAB_PRESETS } from "../engine/stats/memory.js";
-import { type ConntrackView, Timeline } from "../engine/stats/timeline.js";
+import { type ConntrackView, EntryColumns, Timeline } from "../engine/stats/timeline.js";
 
 /** A small table under test control: entries with proto, TCP state, status bits and an expiry time (s). */
 export class FakeTable implements ConntrackView {
-  readonly store: { status: Uint32Array; state: Uint8Array; l4proto: Uint8Array };
+  readonly store: EntryColumns;
   readonly expiry: Float64Array;
   constructor(cap = 64) {
-    this.store = { status: new Uint32Array(cap), state: new Uint8Array(cap), l4proto: new Uint8Array(cap) };
+    this.store = new EntryColumns(cap);
     this.expiry = new Float64Array(cap);
   }
   readonly inTable = new Set<number>();

@@ -160,6 +160,7 @@ function runTimed(t: RunTask): ShardSample[] | null {
   for (const sh of shards) {
     const id = sh.id;
     const ct = sh.ct;
+    ct.prefetchRowsOf(col, id);
     let i = t.from;
     try {
       for (; i < t.to; i++) {

@@ -1,7 +1,13 @@
 /**
- * The slab-like record pool holding every struct nf_conn field ctreplay models, as typed arrays that can
+ * The slab-like record pool holding every struct nf_conn field ctreplay models, in typed arrays that can
  * live in SharedArrayBuffers (so a shard's table can be driven from a worker thread). An entry is an index
  * `ct` in [0, capacity). Allocation/free lists and the hash chains are kept by the table (table.ts).
+ *
+ * Layout (docs/perf-layout.md): what a chain walk and every packet read sits in one dense 32-byte hot
+ * record per entry (HOT_WORDS words at ct * HOT_WORDS, two records per 64-byte cache line): status,
+ * timeout and both tuplehash nodes' [next, hash, prev] links. The tuples (read once per lookup hit) and
+ * the protocol words stay in their own columns, so the hot records of 262 144 entries take 8 MB and
+ * mostly stay cached, where one wide record per entry would not.
  *
  * Tuple layout, TUPLE_WORDS words per tuplehash, two per entry (ORIGINAL at ct*2*TUPLE_WORDS, REPLY right
  * after): [src0..src3, dst0..dst3, sport << 16 | dport, l3num << 8 | protonum].
@@ -18,12 +24,26 @@ export const T_PROTO = 9;
  */
 export const PROTO_WORDS = 24;
 
+/** Hot record words per entry (32 bytes). */
+export const HOT_WORDS = 8;
+/** IPS_* bits. */
+export const H_STATUS = 0;
+/** u32 jiffies: absolute expiry once confirmed, relative (the pending timeout) before confirm. */
+export const H_TIMEOUT = 1;
+/** Per node (+ 2 * dir): next node in its chain (int32, NIL = -1) and the raw u32 hash of its tuple. */
+export const H_NEXT = 2;
+export const H_HASH = 3;
+/** Per node (+ dir): previous node in its chain; NIL (-1) at the chain head, UNLINKED (-2) when not linked. */
+export const H_PREV = 6;
+
+type Mem = ArrayBuffer | SharedArrayBuffer;
+
 export class CtStore {
   readonly capacity: number;
-  /** IPS_* bits. */
-  readonly status: Uint32Array;
-  /** u32 jiffies: absolute expiry once confirmed, relative (the pending timeout) before confirm. */
-  readonly timeout: Uint32Array;
+  /** Hot records as u32 words (status, timeout, hashes). */
+  readonly hot: Uint32Array;
+  /** The same hot records as int32 words (links, hashes as int32). */
+  readonly hotI: Int32Array;
   /** Protocol state (TCP_CONNTRACK_*, SCTP_CONNTRACK_*); 0 for stateless protocols. */
   readonly state: Uint8Array;
   /** L4 protocol number of the ORIGINAL tuple. */
@@ -32,25 +52,87 @@ export class CtStore {
   readonly tuple: Uint32Array;
   /** Per-protocol private words. */
   readonly proto: Uint32Array;
+  /** The same protocol words as int32 (the TCP tracker's sequence numbers stay unboxed). */
+  readonly protoI: Int32Array;
 
   constructor(capacity: number, shared = false) {
     this.capacity = capacity;
-    const alloc = (bytes: number): ArrayBuffer | SharedArrayBuffer =>
-      shared ? new SharedArrayBuffer(bytes) : new ArrayBuffer(bytes);
-    this.status = new Uint32Array(alloc(capacity * 4));
-    this.timeout = new Uint32Array(alloc(capacity * 4));
+    const alloc = (bytes: number): Mem => (shared ? new SharedArrayBuffer(bytes) : new ArrayBuffer(bytes));
+    const hot = alloc(capacity * HOT_WORDS * 4);
+    this.hot = new Uint32Array(hot);
+    this.hotI = new Int32Array(hot);
     this.state = new Uint8Array(alloc(capacity));
     this.l4proto = new Uint8Array(alloc(capacity));
     this.tuple = new Uint32Array(alloc(capacity * TUPLE_WORDS * 2 * 4));
-    this.proto = new Uint32Array(alloc(capacity * PROTO_WORDS * 4));
+    const proto = alloc(capacity * PROTO_WORDS * 4);
+    this.proto = new Uint32Array(proto);
+    this.protoI = new Int32Array(proto);
+  }
+
+  /** Offset in `tuple` of node's tuple (node = ct * 2 + dir). */
+  tupleOff(node: number): number {
+    return node * TUPLE_WORDS;
+  }
+
+  /** Offset in `proto` of ct's PROTO_WORDS protocol words. */
+  protoOff(ct: number): number {
+    return ct * PROTO_WORDS;
+  }
+
+  statusOf(ct: number): number {
+    return this.hot[ct * HOT_WORDS + H_STATUS]!;
+  }
+
+  setStatus(ct: number, v: number): void {
+    this.hot[ct * HOT_WORDS + H_STATUS] = v;
+  }
+
+  /** ct->timeout (u32 jiffies). */
+  timeoutOf(ct: number): number {
+    return this.hot[ct * HOT_WORDS + H_TIMEOUT]!;
+  }
+
+  setTimeout(ct: number, v: number): void {
+    this.hot[ct * HOT_WORDS + H_TIMEOUT] = v;
+  }
+
+  stateOf(ct: number): number {
+    return this.state[ct]!;
+  }
+
+  setState(ct: number, v: number): void {
+    this.state[ct] = v;
+  }
+
+  l4protoOf(ct: number): number {
+    return this.l4proto[ct]!;
+  }
+
+  setL4proto(ct: number, v: number): void {
+    this.l4proto[ct] = v;
+  }
+
+  /** A protocol word (u32). */
+  protoWord(ct: number, k: number): number {
+    return this.proto[ct * PROTO_WORDS + k]!;
   }
 
   /** Zeroes an entry's fields before reuse (the kernel memsets nf_conn's proto area on alloc). */
   reset(ct: number): void {
-    this.status[ct] = 0;
-    this.timeout[ct] = 0;
+    const h = ct * HOT_WORDS;
+    this.hot[h + H_STATUS] = 0;
+    this.hot[h + H_TIMEOUT] = 0;
     this.state[ct] = 0;
     this.l4proto[ct] = 0;
     this.proto.fill(0, ct * PROTO_WORDS, (ct + 1) * PROTO_WORDS);
+  }
+
+  /** Copies every entry of `from` (a smaller store) into this one. */
+  copyFrom(from: CtStore): void {
+    this.hot.set(from.hot);
+    this.state.set(from.state);
+    this.l4proto.set(from.l4proto);
+    this.tuple.set(from.tuple);
+    this.proto.set(from.proto);
   }
 }

@@ -5,9 +5,10 @@
  * - `conntrack -L` text; `conntrack -S` text.
  * Dumps list live entries only (ctnetlink skips expired ones), with the remaining time in whole seconds.
  */
+
 import { NFPROTO_IPV6 } from "../decode/packet-batch.js";
 import { CONNTRACK_S_FIELDS, type CtStatsCounters } from "./ct-stats.js";
-import { T_DST, T_PORTS, T_PROTO, T_SRC, TUPLE_WORDS } from "./ct-store.js";
+import { H_STATUS, HOT_WORDS, T_DST, T_PORTS, T_PROTO, T_SRC } from "./ct-store.js";
 import { IPS_ASSURED, IPS_OFFLOAD, IPS_SEEN_REPLY } from "./l4proto.js";
 import type { Conntrack } from "./nf-conntrack-in.js";
 import { l4Name } from "./trackers.js";
@@ -87,7 +88,7 @@ function tupleKind(protonum: number): TupleKind {
 /** Tuple fields in conntrack -L order (the JSON sorts keys itself). */
 function tupleFields(ct: Conntrack, node: number): [string, string | number][] {
   const t = ct.store.tuple;
-  const o = node * TUPLE_WORDS;
+  const o = ct.store.tupleOff(node);
   const l3 = t[o + T_PROTO]! >>> 8;
   const protonum = t[o + T_PROTO]! & 0xff;
   const ports = t[o + T_PORTS]!;
@@ -113,9 +114,9 @@ function tupleFields(ct: Conntrack, node: number): [string, string | number][] {
 
 export function dumpEntry(ct: Conntrack, e: number, now: number): DumpEntry {
   const store = ct.store;
-  const l3num = store.tuple[e * 2 * TUPLE_WORDS + T_PROTO]! >>> 8;
+  const l3num = store.tuple[store.tupleOff(e * 2) + T_PROTO]! >>> 8;
   const proto = store.l4proto[e]!;
-  const st = store.status[e]!;
+  const st = store.hot[e * HOT_WORDS + H_STATUS]!;
   const assured = (st & IPS_ASSURED) !== 0;
   const unreplied = (st & IPS_SEEN_REPLY) === 0;
   const flags: string[] = [];

@@ -18,7 +18,16 @@ import {
 import { CtClock, jdiff } from "./clock.js";
 import { type CtStateCounters, type CtStatsCounters, newCtStateCounters, newCtStats } from "./ct-stats.js";
 import type { CtStore } from "./ct-store.js";
-import { T_DST, T_PORTS, TUPLE_WORDS } from "./ct-store.js";
+import {
+  H_NEXT,
+  H_STATUS,
+  H_TIMEOUT,
+  HOT_WORDS,
+  PROTO_WORDS,
+  T_DST,
+  T_PORTS,
+  TUPLE_WORDS,
+} from "./ct-store.js";
 import { type CtGc, ExactGc, type GcHost, type GcMode, KernelGc } from "./gc.js";
 import {
   type CtContext,
@@ -84,6 +93,9 @@ const MAX_CHAINLEN = 30;
 const S_TUPLE = 0;
 const S_INV = TUPLE_WORDS;
 
+/** Rows prefetched together (see prefetchGroup). */
+const AHEAD = 64;
+
 export class Conntrack implements CtContext, GcHost {
   readonly settings: CtSettings;
   readonly table: CtTable;
@@ -111,6 +123,21 @@ export class Conntrack implements CtContext, GcHost {
   private readonly hashSeed: number;
   private rng: number;
   private readonly scratch = new Uint32Array(TUPLE_WORDS * 2);
+  /** Prefetch state (see prefetchGroup): rows [aheadStart, aheadEnd) of aheadPkt were prefetched. */
+  private aheadPkt: PacketBatch | null = null;
+  private aheadStart = 0;
+  private aheadEnd = 0;
+  /** Per prefetched row: its tuple hash (int32) and the node its chain walk stands on. */
+  private readonly aheadHash = new Int32Array(AHEAD);
+  /** Per prefetched row: 1 if its tuple (aheadTuple) and hash were computed. */
+  private readonly aheadOk = new Uint8Array(AHEAD);
+  private readonly aheadTuple = new Uint32Array(AHEAD * TUPLE_WORDS);
+  private readonly aheadNode = new Int32Array(AHEAD);
+  /** Sums the touched words so the prefetching loads are not optimised away. */
+  private aheadSink = 0;
+  /** Optional per-row owner column: only rows with aheadCol[row] === aheadId are prefetched. */
+  private aheadCol: Uint8Array | null = null;
+  private aheadId = 0;
 
   constructor(settings: CtSettings, opts: ConntrackOptions = {}) {
     this.settings = settings;
@@ -142,7 +169,7 @@ export class Conntrack implements CtContext, GcHost {
 
   /** nf_ct_is_expired. */
   isExpired(ct: number, nowJiffies: number): boolean {
-    return jdiff(this.table.store.timeout[ct]!, nowJiffies) <= 0;
+    return jdiff(this.table.store.hot[ct * HOT_WORDS + H_TIMEOUT]!, nowJiffies) <= 0;
   }
 
   advanceTo(tSec: number): void {
@@ -177,8 +204,125 @@ export class Conntrack implements CtContext, GcHost {
     this.gc.runUntil(this.now);
   }
 
+  /**
+   * Software prefetch by plain loads, for memory-level parallelism. A lookup is a chain of dependent cache
+   * misses (bucket head -> node's hot record -> next node ... -> the matching node's tuple and protocol
+   * words); on a large table each goes to DRAM, and one packet's work is too short to hide a miss behind
+   * it. So rows are prefetched in groups of AHEAD, walking all their chains in lockstep: every bucket head
+   * at once, then every first node's hot record, then per row either the matching node's tuple, protocol
+   * words and state or the next node's hot record, and so on. A group then pays a few memory latencies
+   * instead of each row paying several. A row whose walk finds no match (likely a new flow) also gets the
+   * bucket head of its inverted tuple touched, which confirm walks. Reads only: results never depend on
+   * it (a batch refilled with other rows just wastes loads).
+   */
+  /**
+   * Sharded replay: this table sees only the rows with col[row] === id of the batches it is handed
+   * (null: every row), so the prefetch skips the others. Only affects speed.
+   */
+  prefetchRowsOf(col: Uint8Array | null, id: number): void {
+    this.aheadCol = col;
+    this.aheadId = id;
+    this.aheadPkt = null;
+  }
+
+  private prefetchGroup(pkt: PacketBatch, i: number): void {
+    const end = Math.min(pkt.count, i + AHEAD);
+    this.aheadPkt = pkt;
+    this.aheadStart = i;
+    this.aheadEnd = end;
+    const table = this.table;
+    const head = table.head;
+    const hashes = this.aheadHash;
+    const cur = this.aheadNode;
+    const t = this.scratch;
+    const seed = this.hashSeed;
+    const n = end - i;
+    const col = this.aheadCol;
+    const id = this.aheadId;
+    const tuples = this.aheadTuple;
+    const ok = this.aheadOk;
+    for (let k = 0; k < n; k++) {
+      const j = i + k;
+      let b = -1;
+      ok[k] = 0;
+      if (pkt.kind[j] === PK_IP && (pkt.l4flags[j]! & L4_TUPLE_OK) !== 0 && (col === null || col[j] === id)) {
+        tupleFromRow(pkt, j, tuples, k * TUPLE_WORDS);
+        const h = hashTuple(tuples, k * TUPLE_WORDS, seed);
+        hashes[k] = h | 0;
+        ok[k] = 1;
+        b = table.bucketOf(h);
+      }
+      cur[k] = b;
+    }
+    let sink = this.aheadSink;
+    // Every bucket head at once (and its chain length, which confirm's insert updates).
+    const chainLen = table.chainLen;
+    for (let k = 0; k < n; k++) {
+      const b = cur[k]!;
+      if (b >= 0) sink += head[b]! + chainLen[b]!;
+    }
+    const store = table.store;
+    const hi = store.hotI;
+    // Every first node's hot record at once. cur[k]: node to look at next; NIL: chain ended without a
+    // match; -2: done (matched, or a row not tracked here).
+    let missed = false;
+    for (let k = 0; k < n; k++) {
+      const b = cur[k]!;
+      if (b < 0) {
+        cur[k] = -2;
+        continue;
+      }
+      const node = head[b]!;
+      cur[k] = node;
+      if (node === NIL) missed = true;
+      else sink += hi[(node >> 1) * HOT_WORDS + H_TIMEOUT]!;
+    }
+    // Walk on: a node with the row's hash is the likely match (its tuple and protocol words are touched);
+    // otherwise the next node's hot record is.
+    for (let wave = 0; wave < 3; wave++) {
+      for (let k = 0; k < n; k++) {
+        const node = cur[k]!;
+        if (node < 0) continue;
+        const ct = node >> 1;
+        const l = ct * HOT_WORDS + H_NEXT + (node & 1) * 2;
+        if (hi[l + 1] === hashes[k]) {
+          // A tuple's 40 bytes may straddle two lines: touch its first and last word.
+          const to = node * TUPLE_WORDS;
+          sink += store.tuple[to]! + store.tuple[to + TUPLE_WORDS - 1]!;
+          const po = ct * PROTO_WORDS; // 96 bytes: two lines, whatever the alignment
+          sink += store.proto[po]! + store.proto[po + PROTO_WORDS - 1]! + store.state[ct]!;
+          cur[k] = -2;
+          continue;
+        }
+        const next = hi[l]!;
+        cur[k] = next;
+        if (next !== NIL) sink += hi[(next >> 1) * HOT_WORDS + H_TIMEOUT]!;
+        else missed = true;
+      }
+    }
+    if (missed) {
+      // Rows whose whole chain did not match: confirm will walk the REPLY tuple's bucket (its head, then
+      // its first node's hot record).
+      for (let k = 0; k < n; k++) {
+        if (cur[k] !== NIL) continue;
+        if (!invertTuple(tuples, k * TUPLE_WORDS, t, S_INV)) continue;
+        const b = table.bucketOf(hashTuple(t, S_INV, seed));
+        sink += head[b]! + chainLen[b]!;
+        cur[k] = -3 - b;
+      }
+      for (let k = 0; k < n; k++) {
+        const c = cur[k]!;
+        if (c > -3) continue;
+        const node = head[-3 - c]!;
+        if (node !== NIL) sink += hi[(node >> 1) * HOT_WORDS + H_TIMEOUT]!;
+      }
+    }
+    this.aheadSink = sink | 0;
+  }
+
   // nf_conntrack_in (+ nf_confirm right after an accepted first packet)
   process(pkt: PacketBatch, i: number): void {
+    if (pkt !== this.aheadPkt || i >= this.aheadEnd || i < this.aheadStart) this.prefetchGroup(pkt, i);
     this.tickRaw(this.clock.rawAt(pkt.tsSec[i]!, pkt.tsNsec[i]!));
     if (pkt.kind[i] !== PK_IP) return;
     const stats = this.stats;
@@ -205,7 +349,13 @@ export class Conntrack implements CtContext, GcHost {
     }
     const t = this.scratch;
     tupleFromRow(pkt, i, t, S_TUPLE);
-    const hash = hashTuple(t, S_TUPLE, this.hashSeed);
+    // The prefetch hashed this row already (process() made sure i is in the prefetched range); its tuple
+    // is compared first, so a batch object refilled since then is hashed afresh.
+    const k = i - this.aheadStart;
+    const hash =
+      this.aheadOk[k] === 1 && tupleEqual(this.aheadTuple, k * TUPLE_WORDS, t, S_TUPLE)
+        ? this.aheadHash[k]! >>> 0
+        : hashTuple(t, S_TUPLE, this.hashSeed);
     for (let attempt = 0; attempt < 4; attempt++) {
       // resolve_normal_ct
       let ct: number;
@@ -234,15 +384,15 @@ export class Conntrack implements CtContext, GcHost {
       } else {
         ct = node >> 1;
         dir = (node & 1) as Dir;
-        const st = this.table.store.status[ct]!;
+        const st = this.table.store.hot[ct * HOT_WORDS + H_STATUS]!;
         if (dir === IP_CT_DIR_REPLY) ctinfo = IP_CT_ESTABLISHED_REPLY;
         else if ((st & IPS_SEEN_REPLY) !== 0) ctinfo = IP_CT_ESTABLISHED;
         else if ((st & IPS_EXPECTED) !== 0) ctinfo = IP_CT_RELATED;
         else ctinfo = IP_CT_NEW;
       }
       const v = this.trackers[proto]!.packet(this, ct, pkt, i, dir, ctinfo);
-      const store = this.table.store;
-      const st = store.status[ct]!;
+      const hot = this.table.store.hot;
+      const st = hot[ct * HOT_WORDS + H_STATUS]!;
       if (v <= 0) {
         // Release the skb's reference: an unconfirmed entry dies with it.
         if ((st & IPS_CONFIRMED) === 0) this.freeUnconfirmed(ct);
@@ -255,7 +405,7 @@ export class Conntrack implements CtContext, GcHost {
       }
       if ((st & IPS_CONFIRMED) !== 0) {
         if ((st & IPS_DYING) === 0) {
-          if (ctinfo === IP_CT_ESTABLISHED_REPLY) store.status[ct] = st | IPS_SEEN_REPLY;
+          if (ctinfo === IP_CT_ESTABLISHED_REPLY) hot[ct * HOT_WORDS + H_STATUS] = st | IPS_SEEN_REPLY;
           this.gc.onRefresh(ct);
         }
         // nft `ct state`: ctinfo as computed before the handler (NEW until a reply was seen).
@@ -344,17 +494,26 @@ export class Conntrack implements CtContext, GcHost {
     const h32 = hash | 0;
     let node = table.head[table.bucketOf(hash)]!;
     while (node !== NIL) {
+      // The node's hot record holds its expiry and [next, hash]: one cache line per node walked.
       const store = table.store;
-      const link = table.link;
-      const ct = node >> 1;
-      if (jdiff(store.timeout[ct]!, now) <= 0) {
-        this.gcExpired(ct);
-        node = link[node * 2]!;
+      const hi = store.hotI;
+      const r = (node >> 1) * HOT_WORDS;
+      const l = r + H_NEXT + (node & 1) * 2;
+      if (jdiff(hi[r + H_TIMEOUT]!, now) <= 0) {
+        this.gcExpired(node >> 1);
+        node = hi[l]!;
         continue;
       }
       // Equal tuples have equal hashes: a hash mismatch rejects the node without loading its tuple.
-      if (link[node * 2 + 1] === h32 && tupleEqual(store.tuple, node * TUPLE_WORDS, t, o)) return node;
-      node = link[node * 2]!;
+      if (hi[l + 1] === h32) {
+        // nf_ct_tuple_equal, written out here so it stays inlined in this hot loop.
+        const tu = store.tuple;
+        const b = node * TUPLE_WORDS;
+        let k = 0;
+        while (k < TUPLE_WORDS && tu[b + k] === t[o + k]) k++;
+        if (k === TUPLE_WORDS) return node;
+      }
+      node = hi[l]!;
     }
     return NIL;
   }
@@ -369,10 +528,10 @@ export class Conntrack implements CtContext, GcHost {
       let drops = 0;
       let node = table.head[bucket]!;
       while (node !== NIL) {
-        const store = table.store;
+        const hot = table.store.hot;
         const ct = node >> 1;
-        const st = store.status[ct]!;
-        if (jdiff(store.timeout[ct]!, now) <= 0) {
+        const st = hot[ct * HOT_WORDS + H_STATUS]!;
+        if (jdiff(hot[ct * HOT_WORDS + H_TIMEOUT]!, now) <= 0) {
           this.gcExpired(ct);
         } else if ((st & (IPS_ASSURED | IPS_DYING)) === 0 && (st & IPS_CONFIRMED) !== 0) {
           this.deleteEntry(ct);
@@ -392,8 +551,11 @@ export class Conntrack implements CtContext, GcHost {
   private confirm(ct: number, hash: number): void {
     const table = this.table;
     const store = table.store;
+    const hot = store.hot;
+    const hi = store.hotI;
+    const r = ct * HOT_WORDS;
     const stats = this.stats;
-    const st = store.status[ct]!;
+    const st = hot[r + H_STATUS]!;
     if ((st & IPS_DYING) !== 0) {
       stats.insert_failed++;
       this.freeUnconfirmed(ct);
@@ -410,10 +572,8 @@ export class Conntrack implements CtContext, GcHost {
       const h32 = h | 0;
       let node = table.head[table.bucketOf(h)]!;
       while (node !== NIL) {
-        if (
-          table.link[node * 2 + 1] === h32 &&
-          tupleEqual(store.tuple, node * TUPLE_WORDS, store.tuple, to)
-        ) {
+        const l = (node >> 1) * HOT_WORDS + H_NEXT + (node & 1) * 2;
+        if (hi[l + 1] === h32 && tupleEqual(store.tuple, node * TUPLE_WORDS, store.tuple, to)) {
           this.resolveClash(ct, node >> 1);
           return;
         }
@@ -423,11 +583,11 @@ export class Conntrack implements CtContext, GcHost {
           this.freeUnconfirmed(ct);
           return;
         }
-        node = table.nextOf(node);
+        node = hi[l]!;
       }
     }
-    store.status[ct] = st | IPS_CONFIRMED;
-    store.timeout[ct] = (store.timeout[ct]! + this.now) >>> 0;
+    hot[r + H_STATUS] = st | IPS_CONFIRMED;
+    hot[r + H_TIMEOUT] = (hot[r + H_TIMEOUT]! + this.now) >>> 0;
     table.linkEntry(ct, hash, rh);
     stats.new++;
     this.gc.onConfirm(ct);
@@ -442,7 +602,7 @@ export class Conntrack implements CtContext, GcHost {
   private resolveClash(ct: number, existing: number): void {
     const store = this.table.store;
     const proto = store.l4proto[ct]!;
-    if ((proto === 17 || proto === 136) && (store.status[existing]! & IPS_DYING) === 0) {
+    if ((proto === 17 || proto === 136) && (store.statusOf(existing) & IPS_DYING) === 0) {
       this.stats.clash_resolve++;
     } else {
       this.stats.drop++;
@@ -453,7 +613,7 @@ export class Conntrack implements CtContext, GcHost {
 
   /** nf_ct_gc_expired: delete an expired confirmed entry met by a walk. */
   private gcExpired(ct: number): void {
-    const st = this.table.store.status[ct]!;
+    const st = this.table.store.hot[ct * HOT_WORDS + H_STATUS]!;
     if ((st & IPS_CONFIRMED) === 0 || (st & IPS_DYING) !== 0) return;
     this.deleteEntry(ct);
     this.stats.lazy_reaped++;
@@ -461,8 +621,8 @@ export class Conntrack implements CtContext, GcHost {
 
   /** nf_ct_delete of a confirmed entry: unlink both nodes and free (events are assumed delivered). */
   private deleteEntry(ct: number): void {
-    const store = this.table.store;
-    store.status[ct] = store.status[ct]! | IPS_DYING;
+    const hot = this.table.store.hot;
+    hot[ct * HOT_WORDS + H_STATUS] = hot[ct * HOT_WORDS + H_STATUS]! | IPS_DYING;
     this.table.unlinkEntry(ct);
     this.gc.onDelete(ct);
     this.table.free(ct);
@@ -470,8 +630,8 @@ export class Conntrack implements CtContext, GcHost {
   }
 
   private freeUnconfirmed(ct: number): void {
-    const store = this.table.store;
-    store.status[ct] = store.status[ct]! | IPS_DYING;
+    const hot = this.table.store.hot;
+    hot[ct * HOT_WORDS + H_STATUS] = hot[ct * HOT_WORDS + H_STATUS]! | IPS_DYING;
     this.table.free(ct);
   }
 
@@ -483,41 +643,41 @@ export class Conntrack implements CtContext, GcHost {
 
   // __nf_ct_refresh_acct
   refresh(ct: number, extraJiffies: number): void {
-    const store = this.table.store;
-    const st = store.status[ct]!;
+    const hot = this.table.store.hot;
+    const r = ct * HOT_WORDS;
+    const st = hot[r + H_STATUS]!;
     if ((st & IPS_FIXED_TIMEOUT) !== 0) return;
     if ((st & IPS_CONFIRMED) !== 0) {
-      store.timeout[ct] = (this.now + extraJiffies) >>> 0;
+      hot[r + H_TIMEOUT] = (this.now + extraJiffies) >>> 0;
       this.gc.onRefresh(ct);
     } else {
-      store.timeout[ct] = extraJiffies >>> 0;
+      hot[r + H_TIMEOUT] = extraJiffies >>> 0;
     }
   }
 
   // nf_ct_kill
   kill(ct: number): void {
     const store = this.table.store;
-    const st = store.status[ct]!;
+    const st = store.statusOf(ct);
     if ((st & IPS_DYING) !== 0) return;
     if ((st & IPS_CONFIRMED) !== 0 && this.table.isLinked(ct)) this.deleteEntry(ct);
-    else store.status[ct] = st | IPS_DYING; // unconfirmed: confirm will fail (insert_failed)
+    else store.setStatus(ct, st | IPS_DYING); // unconfirmed: confirm will fail (insert_failed)
   }
 
   forEachEntry(cb: (ct: number) => void): void {
     const table = this.table;
-    // inUse (one byte per entry) skips free slots before the link check reads nodeBucket.
+    // inUse (one byte per entry) skips free slots before the link check reads the hot record.
     const inUse = table.inUse;
-    const nodeBucket = table.nodeBucket;
-    for (let ct = 0; ct < inUse.length; ct++) if (inUse[ct] === 1 && nodeBucket[ct * 2] !== NIL) cb(ct);
+    for (let ct = 0; ct < inUse.length; ct++) if (inUse[ct] === 1 && table.isLinked(ct)) cb(ct);
   }
 
   /** Entries in the table not expired at nowJiffies (what conntrack -L lists), counted without a dump. */
   liveCount(nowJiffies: number): number {
     const table = this.table;
-    const timeout = table.store.timeout;
+    const store = table.store;
     let n = 0;
     for (let ct = 0; ct < table.capacity; ct++)
-      if (table.isLinked(ct) && jdiff(timeout[ct]!, nowJiffies) > 0) n++;
+      if (table.isLinked(ct) && jdiff(store.timeoutOf(ct), nowJiffies) > 0) n++;
     return n;
   }
 
@@ -540,7 +700,7 @@ export class Conntrack implements CtContext, GcHost {
 
   /** Remaining lifetime of an entry in whole seconds at `nowJiffies` (nf_ct_expires / HZ). */
   secondsLeft(ct: number, nowJiffies: number): number {
-    const left = jdiff(this.table.store.timeout[ct]!, nowJiffies);
+    const left = jdiff(this.table.store.timeoutOf(ct), nowJiffies);
     return left > 0 ? Math.floor(left / this.settings.hz) : 0;
   }
 

@@ -3,14 +3,14 @@
  * uses the call id; v1 with a non-PPP protocol already failed in decode (no tuple). The handler itself has
  * no error checks.
  *
- * Per-entry words at store.proto[ct * PROTO_WORDS + ...] (ct->proto.gre, copied on the first packet so a
+ * Per-entry words from store.protoOff(ct) (ct->proto.gre, copied on the first packet so a
  * helper could raise them per entry, as the PPTP helper does):
  *   GRE_W_TIMEOUT (0): unreplied timeout, jiffies.
  *   GRE_W_STREAM_TIMEOUT (1): replied timeout, jiffies.
  */
+
 import type { PacketBatch } from "../decode/packet-batch.js";
-import type { CtStore } from "./ct-store.js";
-import { PROTO_WORDS } from "./ct-store.js";
+import { type CtStore, H_STATUS, HOT_WORDS, PROTO_WORDS } from "./ct-store.js";
 import {
   type CtContext,
   type Dir,
@@ -37,16 +37,16 @@ function grePacket(
 ): Verdict {
   const store = ctx.store;
   const w = ct * PROTO_WORDS;
-  if ((store.status[ct]! & IPS_CONFIRMED) === 0) {
+  if ((store.hot[ct * HOT_WORDS + H_STATUS]! & IPS_CONFIRMED) === 0) {
     store.proto[w + GRE_W_STREAM_TIMEOUT] = ctx.settings.greTimeoutStream;
     store.proto[w + GRE_W_TIMEOUT] = ctx.settings.greTimeout;
   }
-  const status = store.status[ct]!;
+  const status = store.hot[ct * HOT_WORDS + H_STATUS]!;
   // Seen traffic both ways: a GRE connection. Extend timeout and assure.
   if ((status & IPS_SEEN_REPLY) !== 0) {
     ctx.refresh(ct, store.proto[w + GRE_W_STREAM_TIMEOUT]!);
     if ((status & IPS_NAT_CLASH) !== 0) return V_ACCEPT;
-    store.status[ct] = store.status[ct]! | IPS_ASSURED;
+    store.hot[ct * HOT_WORDS + H_STATUS] = store.hot[ct * HOT_WORDS + H_STATUS]! | IPS_ASSURED;
   } else {
     ctx.refresh(ct, store.proto[w + GRE_W_TIMEOUT]!);
   }

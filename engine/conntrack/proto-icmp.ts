@@ -5,10 +5,10 @@
  *
  * Per-entry words: none (ICMP keeps no private state; the tuple holds type/code/id).
  */
+
 import type { PacketBatch } from "../decode/packet-batch.js";
 import { NFPROTO_IPV4 } from "../decode/packet-batch.js";
-import type { CtStore } from "./ct-store.js";
-import { T_PORTS, TUPLE_WORDS } from "./ct-store.js";
+import { type CtStore, T_PORTS } from "./ct-store.js";
 import { type CtContext, type Dir, type L4Tracker, V_ACCEPT, V_INVALID, type Verdict } from "./l4proto.js";
 
 /** ICMP types by name (include/uapi/linux/icmp.h). */
@@ -80,7 +80,7 @@ export function icmpIsError(type: number): boolean {
 
 /** ORIGINAL tuple's ICMP type (tuple dst.u.icmp.type = high byte of the dport half-word). */
 export function origIcmpType(store: CtStore, ct: number): number {
-  return (store.tuple[ct * 2 * TUPLE_WORDS + T_PORTS]! >>> 8) & 0xff;
+  return (store.tuple[store.tupleOff(ct * 2) + T_PORTS]! >>> 8) & 0xff;
 }
 
 /** nf_conntrack_icmp_packet */

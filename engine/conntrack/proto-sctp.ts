@@ -2,7 +2,7 @@
  * SCTP tracker: nf_conntrack_sctp_packet and helpers (net/netfilter/nf_conntrack_proto_sctp.c, 6.x incl.
  * the 2026 "skip recording stale or retransmitted INIT" fix). Transitions are the data in sctp-states.ts.
  *
- * Per-entry words at store.proto[ct * PROTO_WORDS + ...] (struct ip_ct_sctp; the state is store.state[ct]):
+ * Per-entry words from store.protoOff(ct) (struct ip_ct_sctp; the state is store.state[ct]):
  *   SCTP_W_VTAG (0, 1): vtag[IP_CT_DIR_ORIGINAL], vtag[IP_CT_DIR_REPLY] (as the decoder reports x0/x1).
  *   SCTP_W_INIT (2, 3): init[ORIGINAL], init[REPLY] (0/1: an INIT was seen in that direction).
  *   SCTP_W_FLAGS (4): SCTP_FLAG_HEARTBEAT_VTAG_FAILED.
@@ -17,10 +17,10 @@
  * treated as chunk types without a table row (DATA, SACK, ... — what bundles of that size carry): they keep
  * the state, set no bit in the chunk map, and make sctp_new fail (as DATA would).
  */
+
 import type { PacketBatch } from "../decode/packet-batch.js";
 import { L4_CSUM_BAD, L4_HDR_OK, SCTP_MAX_CHUNKS } from "../decode/packet-batch.js";
-import type { CtStore } from "./ct-store.js";
-import { PROTO_WORDS } from "./ct-store.js";
+import { type CtStore, H_STATUS, HOT_WORDS, PROTO_WORDS } from "./ct-store.js";
 import {
   type CtContext,
   type Dir,
@@ -148,7 +148,7 @@ function sctpPacket(
   if (map < 0) return V_INVALID;
 
   const store = ctx.store;
-  const confirmed = (store.status[ct]! & IPS_CONFIRMED) !== 0;
+  const confirmed = (store.hot[ct * HOT_WORDS + H_STATUS]! & IPS_CONFIRMED) !== 0;
   if (!confirmed) {
     if ((map & OOTB_DISCARD) !== 0) return V_INVALID;
     if (!sctpNew(store, ct, pkt, i)) return V_INVALID;
@@ -240,7 +240,7 @@ function sctpPacket(
 
     store.state[ct] = newState;
     if (oldState !== newState && newState === SCTP_CONNTRACK_ESTABLISHED) {
-      store.status[ct] = store.status[ct]! | IPS_ASSURED;
+      store.hot[ct * HOT_WORDS + H_STATUS] = store.hot[ct * HOT_WORDS + H_STATUS]! | IPS_ASSURED;
     }
   }
 

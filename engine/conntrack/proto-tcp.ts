@@ -3,8 +3,8 @@
  * with tcp_error, tcp_new, tcp_in_window, nf_tcp_handle_invalid, tcp_can_early_drop). Facts (state table,
  * valid flags, names) live in tcp-states.ts.
  *
- * Per-entry state (the kernel's struct ip_ct_tcp) in store.proto, PROTO_WORDS u32 words at ct*PROTO_WORDS;
- * the conntrack state itself (ip_ct_tcp.state) is store.state[ct]:
+ * Per-entry state (the kernel's struct ip_ct_tcp) in the entry's record, PROTO_WORDS words from
+ * store.protoOff(ct); the conntrack state itself (ip_ct_tcp.state) is store.state[ct]:
  *
  *   word  0.. 5  seen[ORIGINAL]: td_end, td_maxend, td_maxwin, td_maxack, td_scale, flags
  *   word  6..11  seen[REPLY]:    same layout
@@ -19,12 +19,13 @@
  *   word 20      retrans         consecutive identical ACK-class packets (u8 in the kernel: wraps at 256)
  *   words 21..23 unused
  *
- * The tracker reads and writes these words through an Int32Array view of the same buffer and keeps every
+ * The tracker reads and writes these words through the record's Int32Array view (store.protoI) and keeps every
  * sequence number as an int32 (`| 0`): arithmetic is mod 2^32 and before/after are the kernel's
  * (s32)(a - b) < 0. Values >= 2^31 read from a Uint32Array would be doubles, boxed into heap numbers
  * whenever they cross a call; int32 stays unboxed, so nothing is allocated per packet. Window sizes are
  * compared unsigned (`>>> 0`) like the kernel's u32.
  */
+
 import {
   L4_CSUM_BAD,
   type PacketBatch,
@@ -36,7 +37,7 @@ import {
   TH_RST,
   TH_SYN,
 } from "../decode/packet-batch.js";
-import { type CtStore, PROTO_WORDS } from "./ct-store.js";
+import { type CtStore, H_STATUS, H_TIMEOUT, HOT_WORDS, PROTO_WORDS } from "./ct-store.js";
 import {
   type CtContext,
   type Dir,
@@ -131,17 +132,6 @@ function before(a: number, b: number): boolean {
 /** after(a, b): a follows b in sequence space. */
 function after(a: number, b: number): boolean {
   return ((b - a) | 0) < 0;
-}
-
-let viewStore: CtStore | null = null;
-let viewWords: Int32Array = new Int32Array(0);
-/** store.proto as int32 words (cached per store: one view, not one per packet). */
-function protoView(store: CtStore): Int32Array {
-  if (store !== viewStore) {
-    viewStore = store;
-    viewWords = new Int32Array(store.proto.buffer, store.proto.byteOffset, store.proto.length);
-  }
-  return viewWords;
 }
 
 /** tcp_options: window scale (clamped to 14) and SACK_PERM into seen[] at `off`; no-op without options. */
@@ -416,12 +406,12 @@ function tcpHandleInvalid(
   index: number,
 ): void {
   const store = ctx.store;
-  const status = store.status[ct];
+  const status = store.hot[ct * HOT_WORDS + H_STATUS];
   if (!(status & IPS_ASSURED) || status & IPS_FIXED_TIMEOUT) return;
   if (index !== TCP_RST_SET && index !== TCP_FIN_SET) return;
   const lastIndex = p[base + TCP_W_LAST_INDEX];
   if (p[base + TCP_W_LAST_DIR] !== dir && (lastIndex === TCP_FIN_SET || lastIndex === TCP_RST_SET)) {
-    const rem = (store.timeout[ct] - ctx.now) | 0; // nf_ct_expires
+    const rem = (store.hot[ct * HOT_WORDS + H_TIMEOUT] - ctx.now) | 0; // nf_ct_expires
     const expires = Math.max(rem, 0);
     if (expires < 120 * ctx.settings.hz) return;
     const timeout = ctx.settings.tcpTimeouts[TCP_CONNTRACK_UNACK];
@@ -453,7 +443,7 @@ function tcpPacket(
   if (settings.checksum && pkt.l4flags[i] & L4_CSUM_BAD) return V_INVALID;
   if (!tcpFlagsValid(flags)) return V_INVALID;
 
-  const p = protoView(store);
+  const p = store.protoI;
   const base = ct * PROTO_WORDS;
   const seq = pkt.seq[i] | 0;
   const ackSeq = pkt.ack[i] | 0;
@@ -461,7 +451,10 @@ function tcpPacket(
   const end = (seq + (l4len - doff4) + (flags & TH_SYN ? 1 : 0) + (flags & TH_FIN ? 1 : 0)) | 0;
   const index = getConntrackIndex(flags);
 
-  if (!(store.status[ct] & IPS_CONFIRMED) && !tcpNew(ctx, p, base, ct, pkt, i, index, end)) {
+  if (
+    !(store.hot[ct * HOT_WORDS + H_STATUS] & IPS_CONFIRMED) &&
+    !tcpNew(ctx, p, base, ct, pkt, i, index, end)
+  ) {
     return V_INVALID;
   }
 
@@ -567,7 +560,7 @@ function tcpPacket(
       let more = true; // kernel: "break" out of the switch sets this false
       const lastIndex = p[base + TCP_W_LAST_INDEX];
       if (p[rd + TD_FLAGS] & IP_CT_TCP_FLAG_MAXACK_SET && lastIndex !== TCP_SYN_SET) {
-        const established = state === sES && (store.status[ct] & IPS_ASSURED) !== 0;
+        const established = state === sES && (store.hot[ct * HOT_WORDS + H_STATUS] & IPS_ASSURED) !== 0;
         const maxack = p[rd + TD_MAXACK];
         if (seq === 0 && !established) {
           more = false; // likely answers a SYN we let through
@@ -586,7 +579,7 @@ function tcpPacket(
         }
       }
       if (more) {
-        const status = store.status[ct];
+        const status = store.hot[ct * HOT_WORDS + H_STATUS];
         if (
           ((status & IPS_SEEN_REPLY && lastIndex === TCP_SYN_SET) ||
             (!(status & IPS_ASSURED) && lastIndex === TCP_ACK_SET)) &&
@@ -633,7 +626,7 @@ function tcpPacket(
     p[base + TCP_W_LAST_WIN],
   );
 
-  const status = store.status[ct];
+  const status = store.hot[ct * HOT_WORDS + H_STATUS];
   if (!(status & IPS_SEEN_REPLY)) {
     if (flags & TH_RST) {
       // Only reply is a RST: not an established connection, delete it now.
@@ -646,7 +639,7 @@ function tcpPacket(
     const unack = timeouts[TCP_CONNTRACK_UNACK];
     if (newState === sES && timeout > unack) timeout = unack;
   } else if (!(status & IPS_ASSURED) && (oldState === sSR || oldState === sES) && newState === sES) {
-    store.status[ct] = status | IPS_ASSURED;
+    store.hot[ct * HOT_WORDS + H_STATUS] = status | IPS_ASSURED;
   }
   ctx.refresh(ct, timeout);
   return V_ACCEPT;

@@ -1,16 +1,16 @@
 /**
  * UDP and UDPLite trackers (net/netfilter/nf_conntrack_proto_udp.c, 6.x).
  *
- * Per-entry words at store.proto[ct * PROTO_WORDS + ...]:
+ * Per-entry words from store.protoOff(ct):
  *   W_STREAM_TS (0): ct->proto.udp.stream_ts, u32 jiffies = first packet's time + 2 s (UDP only).
  *
  * 6.18 assures UDP only when a packet arrives with SEEN_REPLY already set AND after stream_ts; UDPLite
  * keeps its own older handler (nf_conntrack_udplite_packet): SEEN_REPLY => 120 s and ASSURED at once.
  */
+
 import type { PacketBatch } from "../decode/packet-batch.js";
 import { L4_CSUM_BAD, L4_HDR_OK, L4_UDP_LEN_BAD } from "../decode/packet-batch.js";
-import type { CtStore } from "./ct-store.js";
-import { PROTO_WORDS } from "./ct-store.js";
+import { type CtStore, H_STATUS, HOT_WORDS, PROTO_WORDS } from "./ct-store.js";
 import {
   type CtContext,
   type Dir,
@@ -50,7 +50,7 @@ function udpPacket(
   const s = ctx.settings;
   const now = ctx.now;
   const w = ct * PROTO_WORDS;
-  const status = store.status[ct]!;
+  const status = store.hot[ct * HOT_WORDS + H_STATUS]!;
   if ((status & IPS_CONFIRMED) === 0) store.proto[w + UDP_W_STREAM_TS] = (now + 2 * s.hz) >>> 0;
 
   if ((status & IPS_SEEN_REPLY) !== 0) {
@@ -62,8 +62,8 @@ function udpPacket(
       stream = true;
     }
     ctx.refresh(ct, extra);
-    if ((store.status[ct]! & IPS_NAT_CLASH) !== 0) return V_ACCEPT;
-    if (stream) store.status[ct] = store.status[ct]! | IPS_ASSURED;
+    if ((store.hot[ct * HOT_WORDS + H_STATUS]! & IPS_NAT_CLASH) !== 0) return V_ACCEPT;
+    if (stream) store.hot[ct * HOT_WORDS + H_STATUS] = store.hot[ct * HOT_WORDS + H_STATUS]! | IPS_ASSURED;
   } else {
     ctx.refresh(ct, s.udpTimeout);
   }
@@ -81,10 +81,10 @@ function udplitePacket(
 ): Verdict {
   if (udpError(ctx, pkt.l4flags[i]!)) return V_INVALID;
   const store = ctx.store;
-  if ((store.status[ct]! & IPS_SEEN_REPLY) !== 0) {
+  if ((store.hot[ct * HOT_WORDS + H_STATUS]! & IPS_SEEN_REPLY) !== 0) {
     ctx.refresh(ct, ctx.settings.udpTimeoutStream);
-    if ((store.status[ct]! & IPS_NAT_CLASH) !== 0) return V_ACCEPT;
-    store.status[ct] = store.status[ct]! | IPS_ASSURED;
+    if ((store.hot[ct * HOT_WORDS + H_STATUS]! & IPS_NAT_CLASH) !== 0) return V_ACCEPT;
+    store.hot[ct * HOT_WORDS + H_STATUS] = store.hot[ct * HOT_WORDS + H_STATUS]! | IPS_ASSURED;
   } else {
     ctx.refresh(ct, ctx.settings.udpTimeout);
   }

@@ -1,24 +1,27 @@
 /**
  * The conntrack hash table as the kernel keeps it (nf_conntrack_hash): `buckets` chains, each holding
  * tuplehash nodes; every confirmed entry has TWO nodes (node id = ct * 2 + dir), linked into the bucket of
- * its ORIGINAL and of its REPLY tuple, inserted at the chain head. Links are Int32Arrays (link, prev) so the
- * table lives in plain or shared memory and nothing is allocated per packet.
+ * its ORIGINAL and of its REPLY tuple, inserted at the chain head. Nothing is allocated per packet.
  *
- * `link` interleaves per node [next, tuple hash]: a chain walk reads a node's next pointer and the hash of
- * its tuple from one cache line, and rejects a node of another tuple on the hash alone instead of loading
- * its 10-word tuple (the hash is the full u32 hash_conntrack_raw value, before scaling to a bucket).
+ * The per-node links live in the entry's hot record (ct-store.ts) next to its status and expiry:
+ * [next, tuple hash] per node, then prev per node. A chain walk reads one 32-byte record per node and
+ * rejects a node of another tuple on the hash alone (the full u32 hash_conntrack_raw value, before
+ * scaling to a bucket). A node's bucket is not stored: it is bucketOf(its hash); prev = UNLINKED marks a
+ * node that is not in the table.
  *
  * Unlinking keeps the removed node's `next` (like hlist_nulls_del_rcu), so a walk that deletes the entry
  * it stands on can continue from it, exactly as the kernel's RCU walks do.
  *
  * Entries live in a CtStore with a free list. Capacity starts at `initialCapacity` and doubles when the
  * free list is empty (nf_conntrack_max bounds the count, so with a limit the store never exceeds
- * max + 1); growing replaces `store` and the link arrays (callers must read `table.store` again).
+ * max + 1); growing replaces `store` (callers must read `table.store` again).
  */
-import { CtStore, TUPLE_WORDS } from "./ct-store.js";
+import { CtStore, H_HASH, H_NEXT, H_PREV, HOT_WORDS } from "./ct-store.js";
 import { reciprocalScale } from "./tuple.js";
 
 export const NIL = -1;
+/** prev of a node that is not linked in any chain. */
+export const UNLINKED = -2;
 
 type Mem = ArrayBuffer | SharedArrayBuffer;
 
@@ -35,15 +38,10 @@ export class CtTable {
   store: CtStore;
   /** First node of each chain (NIL = empty). */
   readonly head: Int32Array;
-  /** Per node: [next node in its chain, raw u32 hash of the node's tuple (as int32)]. */
-  link: Int32Array;
-  /** Per node: previous node (NIL when it is the chain head or not linked). */
-  prev: Int32Array;
-  /** Per node: bucket it is linked into, NIL when not linked. */
-  nodeBucket: Int32Array;
-  /** Per ct: next free entry (free list), and 1 while allocated. */
+  /** Per ct: next free entry (free list). */
   private freeNext: Int32Array;
   private freeHead = NIL;
+  /** Per ct: 1 while allocated. */
   inUse: Uint8Array;
   /** Allocated entries (confirmed + unconfirmed): the kernel's nf_conntrack_count. */
   count = 0;
@@ -60,21 +58,21 @@ export class CtTable {
   maxChain = 0;
   /** Nodes linked (two per linked entry). */
   nodes = 0;
+  /** buckets <= 2^21: hash * buckets is exact in a double, so scale_hash is one multiply. */
+  private readonly smallScale: boolean;
 
   constructor(buckets: number, initialCapacity: number, shared = false) {
     if (!(buckets >= 1)) throw new Error(`CtTable: bad bucket count ${buckets}`);
     this.buckets = buckets;
     this.shared = shared;
+    this.smallScale = buckets <= 2 ** 21;
     const cap = Math.max(2, initialCapacity | 0);
     this.head = i32(buckets, shared, NIL);
     this.chainLen = new Int32Array(buckets);
     this.store = new CtStore(cap, shared);
-    this.link = i32(cap * 4, shared, NIL);
-    this.prev = i32(cap * 2, shared, NIL);
-    this.nodeBucket = i32(cap * 2, shared, NIL);
     this.freeNext = i32(cap, shared, NIL);
     this.inUse = new Uint8Array(shared ? new SharedArrayBuffer(cap) : new ArrayBuffer(cap));
-    this.pushFreeRange(0, cap);
+    this.initRange(0, cap);
   }
 
   get capacity(): number {
@@ -83,7 +81,9 @@ export class CtTable {
 
   /** scale_hash: bucket of a raw tuple hash (reciprocal_scale over the table size). */
   bucketOf(hash: number): number {
-    return reciprocalScale(hash, this.buckets);
+    // (u64)hash * n >> 32; below 2^53 the double product and the division by 2^32 are exact.
+    if (this.smallScale) return Math.floor(((hash >>> 0) * this.buckets) / 4294967296);
+    return reciprocalScale(hash >>> 0, this.buckets);
   }
 
   /** Takes an entry off the free list (growing the pool if needed) and zeroes it. */
@@ -108,23 +108,32 @@ export class CtTable {
 
   /** Next node after `node` in its chain (NIL at the end). */
   nextOf(node: number): number {
-    return this.link[node * 2]!;
+    return this.store.hotI[(node >> 1) * HOT_WORDS + H_NEXT + (node & 1) * 2]!;
   }
 
   /** Raw tuple hash stored with a linked node (u32). */
   hashOf(node: number): number {
-    return this.link[node * 2 + 1]! >>> 0;
+    return this.store.hot[(node >> 1) * HOT_WORDS + H_HASH + (node & 1) * 2]!;
   }
 
-  /** hlist_nulls_add_head_rcu (`hash`: the node tuple's raw hash, kept for early reject in walks). */
-  insertHead(node: number, bucket: number, hash: number): void {
+  /** Bucket a node is linked into, NIL when not linked. */
+  nodeBucketOf(node: number): number {
+    if (this.store.hotI[(node >> 1) * HOT_WORDS + H_PREV + (node & 1)] === UNLINKED) return NIL;
+    return this.bucketOf(this.hashOf(node));
+  }
+
+  /** hlist_nulls_add_head_rcu into bucketOf(hash) (`hash`: the node tuple's raw hash). */
+  private insertHead(node: number, hash: number): void {
+    const bucket = this.bucketOf(hash);
+    const hi = this.store.hotI;
+    const r = (node >> 1) * HOT_WORDS;
+    const d = node & 1;
     const h = this.head[bucket]!;
-    this.link[node * 2] = h;
-    this.link[node * 2 + 1] = hash | 0;
-    this.prev[node] = NIL;
-    if (h !== NIL) this.prev[h] = node;
+    hi[r + H_NEXT + d * 2] = h;
+    hi[r + H_HASH + d * 2] = hash | 0;
+    hi[r + H_PREV + d] = NIL;
+    if (h !== NIL) hi[(h >> 1) * HOT_WORDS + H_PREV + (h & 1)] = node;
     this.head[bucket] = node;
-    this.nodeBucket[node] = bucket;
     this.nodes++;
     const n = ++this.chainLen[bucket]!;
     if (n === 1) this.usedBuckets++;
@@ -135,16 +144,18 @@ export class CtTable {
   }
 
   /** hlist_nulls_del_rcu: unlinks a node, keeping its own next pointer for walkers standing on it. */
-  unlink(node: number): void {
-    const b = this.nodeBucket[node]!;
-    if (b === NIL) return;
-    const p = this.prev[node]!;
-    const n = this.link[node * 2]!;
+  private unlink(node: number): void {
+    const hi = this.store.hotI;
+    const r = (node >> 1) * HOT_WORDS;
+    const d = node & 1;
+    const p = hi[r + H_PREV + d]!;
+    if (p === UNLINKED) return;
+    const b = this.bucketOf(hi[r + H_HASH + d * 2]!);
+    const n = hi[r + H_NEXT + d * 2]!;
     if (p === NIL) this.head[b] = n;
-    else this.link[p * 2] = n;
-    if (n !== NIL) this.prev[n] = p;
-    this.prev[node] = NIL;
-    this.nodeBucket[node] = NIL;
+    else hi[(p >> 1) * HOT_WORDS + H_NEXT + (p & 1) * 2] = n;
+    if (n !== NIL) hi[(n >> 1) * HOT_WORDS + H_PREV + (n & 1)] = p;
+    hi[r + H_PREV + d] = UNLINKED;
     this.nodes--;
     const len = --this.chainLen[b]!;
     this.chainHist[len + 1]!--;
@@ -155,21 +166,23 @@ export class CtTable {
 
   /** Links both tuplehash nodes of ct (ORIGINAL first, then REPLY, each at its chain head); hashes are raw. */
   linkEntry(ct: number, origHash: number, replyHash: number): void {
-    this.insertHead(ct * 2, this.bucketOf(origHash), origHash);
-    this.insertHead(ct * 2 + 1, this.bucketOf(replyHash), replyHash);
+    this.insertHead(ct * 2, origHash);
+    this.insertHead(ct * 2 + 1, replyHash);
     this.linked++;
   }
 
   /** Removes both nodes of ct from the table (hash part of nf_ct_delete_from_lists). */
   unlinkEntry(ct: number): void {
-    if (this.nodeBucket[ct * 2] === NIL && this.nodeBucket[ct * 2 + 1] === NIL) return;
+    const hi = this.store.hotI;
+    const r = ct * HOT_WORDS + H_PREV;
+    if (hi[r] === UNLINKED && hi[r + 1] === UNLINKED) return;
     this.unlink(ct * 2);
     this.unlink(ct * 2 + 1);
     this.linked--;
   }
 
   isLinked(ct: number): boolean {
-    return this.nodeBucket[ct * 2]! !== NIL;
+    return this.store.hotI[ct * HOT_WORDS + H_PREV]! !== UNLINKED;
   }
 
   private growHist(n: number): void {
@@ -183,7 +196,7 @@ export class CtTable {
   /** Chain length of one bucket (debug/stats; walks the chain). */
   chainLength(bucket: number): number {
     let n = 0;
-    for (let node = this.head[bucket]!; node !== NIL; node = this.link[node * 2]!) n++;
+    for (let node = this.head[bucket]!; node !== NIL; node = this.nextOf(node)) n++;
     return n;
   }
 
@@ -194,9 +207,16 @@ export class CtTable {
     return n;
   }
 
-  private pushFreeRange(from: number, to: number): void {
+  /** New records: both nodes unlinked (next NIL, prev UNLINKED), pushed on the free list. */
+  private initRange(from: number, to: number): void {
+    const hi = this.store.hotI;
     // Highest index first so low indexes are handed out first (stable, cache-friendly).
     for (let ct = to - 1; ct >= from; ct--) {
+      const r = ct * HOT_WORDS;
+      hi[r + H_NEXT] = NIL;
+      hi[r + H_NEXT + 2] = NIL;
+      hi[r + H_PREV] = UNLINKED;
+      hi[r + H_PREV + 1] = UNLINKED;
       this.freeNext[ct] = this.freeHead;
       this.freeHead = ct;
     }
@@ -207,25 +227,14 @@ export class CtTable {
     const old = this.store;
     const cap = old.capacity * 2;
     const s = new CtStore(cap, this.shared);
-    s.status.set(old.status);
-    s.timeout.set(old.timeout);
-    s.state.set(old.state);
-    s.l4proto.set(old.l4proto);
-    s.tuple.set(old.tuple.subarray(0, old.capacity * TUPLE_WORDS * 2));
-    s.proto.set(old.proto);
+    s.copyFrom(old);
     this.store = s;
-    const copy = (a: Int32Array, n: number): Int32Array => {
-      const b = i32(n, this.shared, NIL);
-      b.set(a);
-      return b;
-    };
-    this.link = copy(this.link, cap * 4);
-    this.prev = copy(this.prev, cap * 2);
-    this.nodeBucket = copy(this.nodeBucket, cap * 2);
-    this.freeNext = copy(this.freeNext, cap);
+    const freeNext = i32(cap, this.shared, NIL);
+    freeNext.set(this.freeNext);
+    this.freeNext = freeNext;
     const inUse = new Uint8Array(this.shared ? new SharedArrayBuffer(cap) : new ArrayBuffer(cap));
     inUse.set(this.inUse);
     this.inUse = inUse;
-    this.pushFreeRange(old.capacity, cap);
+    this.initRange(old.capacity, cap);
   }
 }

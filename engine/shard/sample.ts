@@ -9,7 +9,7 @@ import { newCtStats } from "../conntrack/ct-stats.js";
 import { IPS_ASSURED, IPS_SEEN_REPLY } from "../conntrack/l4proto.js";
 import type { Conntrack } from "../conntrack/nf-conntrack-in.js";
 import { NIL } from "../conntrack/table.js";
-import { type ConntrackView, PROTO_INDEX, PROTO_NAMES, TCP_STATES } from "../stats/timeline.js";
+import { type ConntrackView, EntryColumns, PROTO_INDEX, PROTO_NAMES, TCP_STATES } from "../stats/timeline.js";
 import { S_ASSURED, S_COUNT, S_EXPIRED, S_LEN, S_LIVE, S_PROTO, S_TCP, S_UNREPLIED } from "./protocol.js";
 import { addCounters } from "./snapshot.js";
 
@@ -28,7 +28,7 @@ export function sampleShard(ct: Conntrack, now: number, v: Float64Array, chains:
     if (!table.isLinked(e)) continue;
     if (ct.isExpired(e, now)) v[S_EXPIRED]!++;
     else v[S_LIVE]!++;
-    const st = s.status[e]!;
+    const st = s.statusOf(e);
     if ((st & IPS_ASSURED) !== 0) v[S_ASSURED]!++;
     if ((st & IPS_SEEN_REPLY) === 0) v[S_UNREPLIED]!++;
     const g = PROTO_INDEX[s.l4proto[e]!]!;
@@ -37,10 +37,9 @@ export function sampleShard(ct: Conntrack, now: number, v: Float64Array, chains:
   }
   if (chains === null) return;
   const head = table.head;
-  const link = table.link;
   for (let b = 0; b < table.buckets; b++) {
     let n = 0;
-    for (let node = head[b]!; node !== NIL; node = link[node * 2]!) n++;
+    for (let node = head[b]!; node !== NIL; node = table.nextOf(node)) n++;
     if (n > 0) Atomics.add(chains, b, n);
   }
 }
@@ -52,7 +51,7 @@ export function sampleShard(ct: Conntrack, now: number, v: Float64Array, chains:
 export class MergedView implements ConntrackView {
   count = 0;
   stats: CtStatsCounters = newCtStats();
-  store = { status: new Uint32Array(0), state: new Uint8Array(0), l4proto: new Uint8Array(0) };
+  store = new EntryColumns(0);
   private n = 0;
   private expired = 0;
   private readonly sum = new Float64Array(S_LEN);
@@ -78,7 +77,7 @@ export class MergedView implements ConntrackView {
     this.expired = sum[S_EXPIRED]!;
     if (this.store.status.length < n) {
       const cap = Math.max(n, this.store.status.length * 2);
-      this.store = { status: new Uint32Array(cap), state: new Uint8Array(cap), l4proto: new Uint8Array(cap) };
+      this.store = new EntryColumns(cap);
     }
     const { status, state, l4proto } = this.store;
     const assured = sum[S_ASSURED]!;

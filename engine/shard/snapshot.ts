@@ -21,8 +21,8 @@ export function packEntries(ct: Conntrack): { entries: Uint32Array; n: number } 
   for (let e = 0; e < table.capacity; e++) {
     if (!table.isLinked(e)) continue;
     const o = n * ENTRY_WORDS;
-    out[o] = s.status[e]!;
-    out[o + 1] = s.timeout[e]!;
+    out[o] = s.statusOf(e);
+    out[o + 1] = s.timeoutOf(e);
     out[o + 2] = s.state[e]! | (s.l4proto[e]! << 8);
     out.set(s.tuple.subarray(e * 2 * TUPLE_WORDS, (e + 1) * 2 * TUPLE_WORDS), o + 3);
     out.set(s.proto.subarray(e * PROTO_WORDS, (e + 1) * PROTO_WORDS), o + 3 + 2 * TUPLE_WORDS);
@@ -59,8 +59,8 @@ export function mergeShards(
       const o = k * ENTRY_WORDS;
       const e = table.alloc();
       const s = table.store;
-      s.status[e] = p.entries[o]!;
-      s.timeout[e] = p.entries[o + 1]!;
+      s.setStatus(e, p.entries[o]!);
+      s.setTimeout(e, p.entries[o + 1]!);
       s.state[e] = p.entries[o + 2]! & 0xff;
       s.l4proto[e] = p.entries[o + 2]! >>> 8;
       s.tuple.set(p.entries.subarray(o + 3, o + 3 + 2 * TUPLE_WORDS), e * 2 * TUPLE_WORDS);

@@ -13,11 +13,39 @@ import type { MemoryModel } from "./memory.js";
 export interface ConntrackView {
   readonly count: number;
   readonly stats: Readonly<Record<TickCounter, number>>;
-  readonly store: { readonly status: Uint32Array; readonly state: Uint8Array; readonly l4proto: Uint8Array };
+  readonly store: EntryFields;
   forEachEntry(cb: (ct: number) => void): void;
   isExpired(ct: number, nowJiffies: number): boolean;
   jiffiesAt(tSec: number): number;
   chainStats(): { buckets: number; used: number; maxLen: number; meanLen: number };
+}
+
+/** The per-entry fields a timeline scan reads (a CtStore's record words, or plain columns). */
+export interface EntryFields {
+  statusOf(ct: number): number;
+  stateOf(ct: number): number;
+  l4protoOf(ct: number): number;
+}
+
+/** EntryFields kept as one column per field (synthetic and test views). */
+export class EntryColumns implements EntryFields {
+  readonly status: Uint32Array;
+  readonly state: Uint8Array;
+  readonly l4proto: Uint8Array;
+  constructor(capacity: number) {
+    this.status = new Uint32Array(capacity);
+    this.state = new Uint8Array(capacity);
+    this.l4proto = new Uint8Array(capacity);
+  }
+  statusOf(ct: number): number {
+    return this.status[ct]!;
+  }
+  stateOf(ct: number): number {
+    return this.state[ct]!;
+  }
+  l4protoOf(ct: number): number {
+    return this.l4proto[ct]!;
+  }
 }
 
 /** Protocol groups, as conntrack -L names them. */
@@ -143,10 +171,8 @@ export class Timeline {
   private readonly scratch = new Float64Array(NCOL);
   private scanNow = 0;
   private scanCt: ConntrackView | null = null;
-  // The view's columns for the current scan (read once per tick, not per entry).
-  private scanStatus: Uint32Array<ArrayBufferLike> = new Uint32Array(0);
-  private scanState: Uint8Array<ArrayBufferLike> = new Uint8Array(0);
-  private scanProto: Uint8Array<ArrayBufferLike> = new Uint8Array(0);
+  // The view's entry fields for the current scan (read once per tick, not per entry).
+  private scanStore: EntryFields = new EntryColumns(0);
   private readonly visit: (ct: number) => void;
 
   constructor(opts: TimelineOptions = {}) {
@@ -157,15 +183,15 @@ export class Timeline {
     this.rows = new Float64Array(64 * NCOL);
     this.visit = (ct: number): void => {
       const s = this.scratch;
-      const status = this.scanStatus[ct]!;
+      const status = this.scanStore.statusOf(ct);
       if (this.scanCt!.isExpired(ct, this.scanNow)) s[C_EXPIRED]!++;
       else s[C_LIVE]!++;
       if ((status & IPS_ASSURED) !== 0) s[C_ASSURED]!++;
       if ((status & IPS_SEEN_REPLY) === 0) s[C_UNREPLIED]!++;
-      const pi = PROTO_INDEX[this.scanProto[ct]!]!;
+      const pi = PROTO_INDEX[this.scanStore.l4protoOf(ct)]!;
       s[C_PROTO + pi]!++;
       if (pi === 0) {
-        const st = this.scanState[ct]!;
+        const st = this.scanStore.stateOf(ct);
         if (st < TCP_STATES.length) s[C_TCP + st]!++;
       }
     };
@@ -199,9 +225,7 @@ export class Timeline {
     s[C_COUNT] = ct.count;
     this.scanNow = ct.jiffiesAt(tSec);
     this.scanCt = ct;
-    this.scanStatus = ct.store.status;
-    this.scanState = ct.store.state;
-    this.scanProto = ct.store.l4proto;
+    this.scanStore = ct.store;
     ct.forEachEntry(this.visit);
     this.scanCt = null;
     const ch = ct.chainStats();

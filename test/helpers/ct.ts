@@ -32,14 +32,14 @@ export function checkInvariants(ct: Conntrack): string[] {
     if (!table.isLinked(e)) continue;
     linked++;
     if (!table.inUse[e]) out.push(`entry ${e} linked but free`);
-    if ((store.status[e]! & IPS_CONFIRMED) === 0) out.push(`entry ${e} linked but unconfirmed`);
-    if (jdiff(store.timeout[e]!, ct.now) <= 0) expired++;
+    if ((store.statusOf(e) & IPS_CONFIRMED) === 0) out.push(`entry ${e} linked but unconfirmed`);
+    if (jdiff(store.timeoutOf(e), ct.now) <= 0) expired++;
     else live++;
     for (let dir = 0; dir < 2; dir++) {
       const node = e * 2 + dir;
       const want = ct.bucketOfNode(node);
-      if (table.nodeBucket[node] !== want)
-        out.push(`node ${node} in bucket ${table.nodeBucket[node]} not ${want}`);
+      if (table.nodeBucketOf(node) !== want)
+        out.push(`node ${node} in bucket ${table.nodeBucketOf(node)} not ${want}`);
       let found = false;
       for (let n = table.head[want]!; n !== NIL; n = table.nextOf(n)) if (n === node) found = true;
       if (!found) out.push(`node ${node} not reachable in bucket ${want}`);
@@ -73,7 +73,7 @@ export function checkInvariants(ct: Conntrack): string[] {
 export function entryKeys(ct: Conntrack): Set<string> {
   const s = new Set<string>();
   ct.forEachEntry((e) => {
-    const o = e * 2 * TUPLE_WORDS;
+    const o = ct.store.tupleOff(e * 2);
     s.add(Array.from(ct.store.tuple.subarray(o, o + TUPLE_WORDS)).join(","));
   });
   return s;

@@ -5,7 +5,7 @@
  * timeout += now, set SEEN_REPLY after an accepted reply). Time starts at the kernel's INITIAL_JIFFIES
  * ((u32)-300*HZ) so every scenario longer than 300 s crosses the u32 wrap.
  */
-import { CtStore, PROTO_WORDS, T_PORTS, T_PROTO, TUPLE_WORDS } from "../../engine/conntrack/ct-store.js";
+import { CtStore, T_PORTS, T_PROTO } from "../../engine/conntrack/ct-store.js";
 import {
   type CtContext,
   type Dir,
@@ -53,9 +53,9 @@ export class FakeCore implements CtContext {
   }
 
   refresh(ct: number, extra: number): void {
-    const st = this.store.status[ct]!;
+    const st = this.store.statusOf(ct);
     if (st & IPS_FIXED_TIMEOUT) return;
-    this.store.timeout[ct] = st & IPS_CONFIRMED ? (this.now + extra) >>> 0 : extra;
+    this.store.setTimeout(ct, st & IPS_CONFIRMED ? (this.now + extra) >>> 0 : extra);
   }
 
   kill(ct: number): void {
@@ -66,8 +66,8 @@ export class FakeCore implements CtContext {
   alloc(protonum: number, sport = 0, dport = 0, l3 = NFPROTO_IPV4): number {
     const ct = this.next++;
     this.store.reset(ct);
-    this.store.l4proto[ct] = protonum;
-    const t = ct * 2 * TUPLE_WORDS;
+    this.store.setL4proto(ct, protonum);
+    const t = this.store.tupleOff(ct * 2);
     this.store.tuple[t + T_PORTS] = ((sport << 16) | dport) >>> 0;
     this.store.tuple[t + T_PROTO] = (l3 << 8) | protonum;
     return ct;
@@ -75,7 +75,7 @@ export class FakeCore implements CtContext {
 
   /** Runs the tracker for a packet of `dir` and applies the core's after-handler steps. */
   process(tracker: L4Tracker, ct: number, pkt: PacketBatch, dir: Dir, i = 0): Verdict {
-    const st = this.store.status[ct]!;
+    const st = this.store.statusOf(ct);
     const ctinfo =
       dir === IP_CT_DIR_REPLY ? IP_CT_ESTABLISHED_REPLY : st & IPS_SEEN_REPLY ? IP_CT_ESTABLISHED : IP_CT_NEW;
     const v = tracker.packet(this, ct, pkt, i, dir, ctinfo);
@@ -83,25 +83,25 @@ export class FakeCore implements CtContext {
       if ((st & IPS_CONFIRMED) === 0) this.freed.add(ct);
       return v;
     }
-    if (dir === IP_CT_DIR_REPLY) this.store.status[ct] = this.store.status[ct]! | IPS_SEEN_REPLY;
-    if ((this.store.status[ct]! & IPS_CONFIRMED) === 0) {
-      this.store.status[ct] = this.store.status[ct]! | IPS_CONFIRMED;
-      this.store.timeout[ct] = (this.store.timeout[ct]! + this.now) >>> 0;
+    if (dir === IP_CT_DIR_REPLY) this.store.setStatus(ct, this.store.statusOf(ct) | IPS_SEEN_REPLY);
+    if ((this.store.statusOf(ct) & IPS_CONFIRMED) === 0) {
+      this.store.setStatus(ct, this.store.statusOf(ct) | IPS_CONFIRMED);
+      this.store.setTimeout(ct, (this.store.timeoutOf(ct) + this.now) >>> 0);
     }
     return v;
   }
 
   /** Seconds until expiry (what conntrack -L prints before truncation); negative once expired. */
   remaining(ct: number): number {
-    return ((this.store.timeout[ct]! - this.now) | 0) / HZ;
+    return ((this.store.timeoutOf(ct) - this.now) | 0) / HZ;
   }
 
   status(ct: number): number {
-    return this.store.status[ct]!;
+    return this.store.statusOf(ct);
   }
 
   word(ct: number, w: number): number {
-    return this.store.proto[ct * PROTO_WORDS + w]!;
+    return this.store.protoWord(ct, w);
   }
 }
 

@@ -49,13 +49,13 @@ export class FakeCtx implements CtContext {
   }
   refresh(ct: number, extra: number): void {
     this.refreshes++;
-    const st = this.store.status[ct] ?? 0;
+    const st = this.store.statusOf(ct);
     if (st & IPS_FIXED_TIMEOUT) return;
-    this.store.timeout[ct] = st & IPS_CONFIRMED ? (this.now + extra) >>> 0 : extra >>> 0;
+    this.store.setTimeout(ct, st & IPS_CONFIRMED ? (this.now + extra) >>> 0 : extra >>> 0);
   }
   kill(ct: number): void {
     this.kills++;
-    this.store.status[ct] = (this.store.status[ct] ?? 0) | IPS_DYING;
+    this.store.setStatus(ct, this.store.statusOf(ct) | IPS_DYING);
   }
 }
 
@@ -141,9 +141,9 @@ export class Conn {
   }
 
   private expired(ct: number): boolean {
-    const st = this.ctx.store.status[ct] ?? 0;
+    const st = this.ctx.store.statusOf(ct);
     if (st & IPS_DYING) return true;
-    return (((this.ctx.store.timeout[ct] ?? 0) - this.ctx.now) | 0) <= 0;
+    return ((this.ctx.store.timeoutOf(ct) - this.ctx.now) | 0) <= 0;
   }
 
   /** nf_conntrack_in for one packet of this connection at time t (seconds). */
@@ -159,11 +159,11 @@ export class Conn {
       if (ct < 0) {
         ct = this.nextCt++;
         store.reset(ct);
-        store.l4proto[ct] = 6;
+        store.setL4proto(ct, 6);
         this.origSide = from;
       }
       const dir: Dir = from === this.origSide ? 0 : 1;
-      const st = store.status[ct] ?? 0;
+      const st = store.statusOf(ct);
       const ctinfo =
         dir === 1 ? IP_CT_ESTABLISHED_REPLY : st & IPS_SEEN_REPLY ? IP_CT_ESTABLISHED : IP_CT_NEW;
       const v = tcpTracker.packet(ctx, ct, this.pkt, 0, dir, ctinfo);
@@ -175,19 +175,19 @@ export class Conn {
       }
       if (v !== V_ACCEPT) {
         // Invalid: an unconfirmed ct is freed; a confirmed one stays untouched.
-        this.ct = store.status[ct]! & IPS_CONFIRMED ? ct : -1;
+        this.ct = store.statusOf(ct) & IPS_CONFIRMED ? ct : -1;
         return { verdict: v, repeats, ct: this.ct };
       }
-      if (dir === 1) store.status[ct] = store.status[ct]! | IPS_SEEN_REPLY;
-      if (!(store.status[ct]! & IPS_CONFIRMED)) {
-        if (store.status[ct]! & IPS_DYING) {
+      if (dir === 1) store.setStatus(ct, store.statusOf(ct) | IPS_SEEN_REPLY);
+      if (!(store.statusOf(ct) & IPS_CONFIRMED)) {
+        if (store.statusOf(ct) & IPS_DYING) {
           this.ct = -1; // killed before confirm: never inserted
           return { verdict: v, repeats, ct: -1 };
         }
-        store.status[ct] = store.status[ct]! | IPS_CONFIRMED;
-        store.timeout[ct] = (store.timeout[ct]! + ctx.now) >>> 0;
+        store.setStatus(ct, store.statusOf(ct) | IPS_CONFIRMED);
+        store.setTimeout(ct, (store.timeoutOf(ct) + ctx.now) >>> 0);
       }
-      this.ct = store.status[ct]! & IPS_DYING ? -1 : ct;
+      this.ct = store.statusOf(ct) & IPS_DYING ? -1 : ct;
       return { verdict: v, repeats, ct: this.ct };
     }
   }
@@ -201,16 +201,16 @@ export class Conn {
     return this.ct < 0 ? null : tcpTracker.stateName(this.ctx.store, this.ct);
   }
   assured(): boolean {
-    return this.ct >= 0 && ((this.ctx.store.status[this.ct] ?? 0) & IPS_ASSURED) !== 0;
+    return this.ct >= 0 && (this.ctx.store.statusOf(this.ct) & IPS_ASSURED) !== 0;
   }
   /** conntrack -L's [UNREPLIED]: no accepted reply-direction packet yet. */
   unreplied(): boolean {
-    return this.ct >= 0 && ((this.ctx.store.status[this.ct] ?? 0) & IPS_SEEN_REPLY) === 0;
+    return this.ct >= 0 && (this.ctx.store.statusOf(this.ct) & IPS_SEEN_REPLY) === 0;
   }
   /** Remaining lifetime in seconds at time t (like nf_ct_expires / conntrack -L, but not truncated). */
   remaining(t: number): number {
     if (this.ct < 0) return -1;
-    const rem = ((this.ctx.store.timeout[this.ct] ?? 0) - this.jiffies(t)) | 0;
+    const rem = (this.ctx.store.timeoutOf(this.ct) - this.jiffies(t)) | 0;
     return Math.max(rem, 0) / HZ;
   }
 }
