@@ -8,7 +8,6 @@ import type { CtStatsCounters } from "../conntrack/ct-stats.js";
 import { newCtStats } from "../conntrack/ct-stats.js";
 import { IPS_ASSURED, IPS_SEEN_REPLY } from "../conntrack/l4proto.js";
 import type { Conntrack } from "../conntrack/nf-conntrack-in.js";
-import { NIL } from "../conntrack/table.js";
 import { type ConntrackView, EntryColumns, PROTO_INDEX, PROTO_NAMES, TCP_STATES } from "../stats/timeline.js";
 import { S_ASSURED, S_COUNT, S_EXPIRED, S_LEN, S_LIVE, S_PROTO, S_TCP, S_UNREPLIED } from "./protocol.js";
 import { addCounters } from "./snapshot.js";
@@ -24,8 +23,10 @@ export function sampleShard(ct: Conntrack, now: number, v: Float64Array, chains:
   v[S_COUNT] = ct.count;
   const table = ct.table;
   const s = table.store;
-  for (let e = 0; e < table.capacity; e++) {
-    if (!table.isLinked(e)) continue;
+  // inUse (one byte per entry) skips free slots before the link check reads the hot record.
+  const inUse = table.inUse;
+  for (let e = 0; e < inUse.length; e++) {
+    if (inUse[e] !== 1 || !table.isLinked(e)) continue;
     if (ct.isExpired(e, now)) v[S_EXPIRED]!++;
     else v[S_LIVE]!++;
     const st = s.statusOf(e);
@@ -36,10 +37,11 @@ export function sampleShard(ct: Conntrack, now: number, v: Float64Array, chains:
     if (g === 0 && s.state[e]! < N_TCP_STATES) v[S_TCP + s.state[e]!]!++;
   }
   if (chains === null) return;
-  const head = table.head;
+  // The table keeps each bucket's length (chainLen): one sequential pass instead of walking every chain,
+  // whose random loads cost ~300 ns/packet of worker time on a 200k-entry table with a tick every 10 s.
+  const len = table.chainLen;
   for (let b = 0; b < table.buckets; b++) {
-    let n = 0;
-    for (let node = head[b]!; node !== NIL; node = table.nextOf(node)) n++;
+    const n = len[b]!;
     if (n > 0) Atomics.add(chains, b, n);
   }
 }
