@@ -8,7 +8,7 @@
 
 import { NFPROTO_IPV6 } from "../decode/packet-batch.js";
 import { CONNTRACK_S_FIELDS, type CtStatsCounters } from "./ct-stats.js";
-import { H_STATUS, HOT_WORDS, T_DST, T_PORTS, T_PROTO, T_SRC } from "./ct-store.js";
+import { T_DST, T_PORTS, T_PROTO, T_SRC } from "./ct-store.js";
 import { IPS_ASSURED, IPS_OFFLOAD, IPS_SEEN_REPLY } from "./l4proto.js";
 import type { Conntrack } from "./nf-conntrack-in.js";
 import { l4Name } from "./trackers.js";
@@ -116,7 +116,7 @@ export function dumpEntry(ct: Conntrack, e: number, now: number): DumpEntry {
   const store = ct.store;
   const l3num = store.tuple[store.tupleOff(e * 2) + T_PROTO]! >>> 8;
   const proto = store.l4proto[e]!;
-  const st = store.hot[e * HOT_WORDS + H_STATUS]!;
+  const st = store.statusOf(e);
   const assured = (st & IPS_ASSURED) !== 0;
   const unreplied = (st & IPS_SEEN_REPLY) === 0;
   const flags: string[] = [];

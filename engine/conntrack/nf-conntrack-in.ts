@@ -169,7 +169,7 @@ export class Conntrack implements CtContext, GcHost {
 
   /** nf_ct_is_expired. */
   isExpired(ct: number, nowJiffies: number): boolean {
-    return jdiff(this.table.store.hot[ct * HOT_WORDS + H_TIMEOUT]!, nowJiffies) <= 0;
+    return jdiff(this.table.store.timeoutOf(ct), nowJiffies) <= 0;
   }
 
   advanceTo(tSec: number): void {
@@ -384,7 +384,7 @@ export class Conntrack implements CtContext, GcHost {
       } else {
         ct = node >> 1;
         dir = (node & 1) as Dir;
-        const st = this.table.store.hot[ct * HOT_WORDS + H_STATUS]!;
+        const st = this.table.store.statusOf(ct);
         if (dir === IP_CT_DIR_REPLY) ctinfo = IP_CT_ESTABLISHED_REPLY;
         else if ((st & IPS_SEEN_REPLY) !== 0) ctinfo = IP_CT_ESTABLISHED;
         else if ((st & IPS_EXPECTED) !== 0) ctinfo = IP_CT_RELATED;
@@ -613,7 +613,7 @@ export class Conntrack implements CtContext, GcHost {
 
   /** nf_ct_gc_expired: delete an expired confirmed entry met by a walk. */
   private gcExpired(ct: number): void {
-    const st = this.table.store.hot[ct * HOT_WORDS + H_STATUS]!;
+    const st = this.table.store.statusOf(ct);
     if ((st & IPS_CONFIRMED) === 0 || (st & IPS_DYING) !== 0) return;
     this.deleteEntry(ct);
     this.stats.lazy_reaped++;

@@ -10,7 +10,7 @@
  */
 
 import type { PacketBatch } from "../decode/packet-batch.js";
-import { type CtStore, H_STATUS, HOT_WORDS, PROTO_WORDS } from "./ct-store.js";
+import { type CtStore, PROTO_WORDS } from "./ct-store.js";
 import {
   type CtContext,
   type Dir,
@@ -37,16 +37,16 @@ function grePacket(
 ): Verdict {
   const store = ctx.store;
   const w = ct * PROTO_WORDS;
-  if ((store.hot[ct * HOT_WORDS + H_STATUS]! & IPS_CONFIRMED) === 0) {
+  if ((store.statusOf(ct) & IPS_CONFIRMED) === 0) {
     store.proto[w + GRE_W_STREAM_TIMEOUT] = ctx.settings.greTimeoutStream;
     store.proto[w + GRE_W_TIMEOUT] = ctx.settings.greTimeout;
   }
-  const status = store.hot[ct * HOT_WORDS + H_STATUS]!;
+  const status = store.statusOf(ct);
   // Seen traffic both ways: a GRE connection. Extend timeout and assure.
   if ((status & IPS_SEEN_REPLY) !== 0) {
     ctx.refresh(ct, store.proto[w + GRE_W_STREAM_TIMEOUT]!);
     if ((status & IPS_NAT_CLASH) !== 0) return V_ACCEPT;
-    store.hot[ct * HOT_WORDS + H_STATUS] = store.hot[ct * HOT_WORDS + H_STATUS]! | IPS_ASSURED;
+    store.setStatus(ct, store.statusOf(ct) | IPS_ASSURED);
   } else {
     ctx.refresh(ct, store.proto[w + GRE_W_TIMEOUT]!);
   }

@@ -8,7 +8,7 @@
 
 import type { PacketBatch } from "../decode/packet-batch.js";
 import { NFPROTO_IPV6 } from "../decode/packet-batch.js";
-import { type CtStore, H_STATUS, HOT_WORDS } from "./ct-store.js";
+import type { CtStore } from "./ct-store.js";
 import {
   type CtContext,
   type Dir,
@@ -98,10 +98,7 @@ function icmpv6Packet(
 ): Verdict {
   if (pkt.l3[i] !== NFPROTO_IPV6) return V_INVALID;
   // Unlike ICMPv4, the creation check only runs for an unconfirmed entry.
-  if (
-    (ctx.store.hot[ct * HOT_WORDS + H_STATUS]! & IPS_CONFIRMED) === 0 &&
-    validNewTable[origIcmpType(ctx.store, ct)] !== 1
-  ) {
+  if ((ctx.store.statusOf(ct) & IPS_CONFIRMED) === 0 && validNewTable[origIcmpType(ctx.store, ct)] !== 1) {
     return V_INVALID;
   }
   ctx.refresh(ct, ctx.settings.icmpv6Timeout);

@@ -20,7 +20,7 @@
 
 import type { PacketBatch } from "../decode/packet-batch.js";
 import { L4_CSUM_BAD, L4_HDR_OK, SCTP_MAX_CHUNKS } from "../decode/packet-batch.js";
-import { type CtStore, H_STATUS, HOT_WORDS, PROTO_WORDS } from "./ct-store.js";
+import { type CtStore, PROTO_WORDS } from "./ct-store.js";
 import {
   type CtContext,
   type Dir,
@@ -148,7 +148,7 @@ function sctpPacket(
   if (map < 0) return V_INVALID;
 
   const store = ctx.store;
-  const confirmed = (store.hot[ct * HOT_WORDS + H_STATUS]! & IPS_CONFIRMED) !== 0;
+  const confirmed = (store.statusOf(ct) & IPS_CONFIRMED) !== 0;
   if (!confirmed) {
     if ((map & OOTB_DISCARD) !== 0) return V_INVALID;
     if (!sctpNew(store, ct, pkt, i)) return V_INVALID;
@@ -240,7 +240,7 @@ function sctpPacket(
 
     store.state[ct] = newState;
     if (oldState !== newState && newState === SCTP_CONNTRACK_ESTABLISHED) {
-      store.hot[ct * HOT_WORDS + H_STATUS] = store.hot[ct * HOT_WORDS + H_STATUS]! | IPS_ASSURED;
+      store.setStatus(ct, store.statusOf(ct) | IPS_ASSURED);
     }
   }
 

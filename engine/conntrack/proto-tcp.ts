@@ -37,7 +37,7 @@ import {
   TH_RST,
   TH_SYN,
 } from "../decode/packet-batch.js";
-import { type CtStore, H_STATUS, H_TIMEOUT, HOT_WORDS, PROTO_WORDS } from "./ct-store.js";
+import { type CtStore, PROTO_WORDS } from "./ct-store.js";
 import {
   type CtContext,
   type Dir,
@@ -406,12 +406,12 @@ function tcpHandleInvalid(
   index: number,
 ): void {
   const store = ctx.store;
-  const status = store.hot[ct * HOT_WORDS + H_STATUS];
+  const status = store.statusOf(ct);
   if (!(status & IPS_ASSURED) || status & IPS_FIXED_TIMEOUT) return;
   if (index !== TCP_RST_SET && index !== TCP_FIN_SET) return;
   const lastIndex = p[base + TCP_W_LAST_INDEX];
   if (p[base + TCP_W_LAST_DIR] !== dir && (lastIndex === TCP_FIN_SET || lastIndex === TCP_RST_SET)) {
-    const rem = (store.hot[ct * HOT_WORDS + H_TIMEOUT] - ctx.now) | 0; // nf_ct_expires
+    const rem = (store.timeoutOf(ct) - ctx.now) | 0; // nf_ct_expires
     const expires = Math.max(rem, 0);
     if (expires < 120 * ctx.settings.hz) return;
     const timeout = ctx.settings.tcpTimeouts[TCP_CONNTRACK_UNACK];
@@ -451,10 +451,7 @@ function tcpPacket(
   const end = (seq + (l4len - doff4) + (flags & TH_SYN ? 1 : 0) + (flags & TH_FIN ? 1 : 0)) | 0;
   const index = getConntrackIndex(flags);
 
-  if (
-    !(store.hot[ct * HOT_WORDS + H_STATUS] & IPS_CONFIRMED) &&
-    !tcpNew(ctx, p, base, ct, pkt, i, index, end)
-  ) {
+  if (!(store.statusOf(ct) & IPS_CONFIRMED) && !tcpNew(ctx, p, base, ct, pkt, i, index, end)) {
     return V_INVALID;
   }
 
@@ -560,7 +557,7 @@ function tcpPacket(
       let more = true; // kernel: "break" out of the switch sets this false
       const lastIndex = p[base + TCP_W_LAST_INDEX];
       if (p[rd + TD_FLAGS] & IP_CT_TCP_FLAG_MAXACK_SET && lastIndex !== TCP_SYN_SET) {
-        const established = state === sES && (store.hot[ct * HOT_WORDS + H_STATUS] & IPS_ASSURED) !== 0;
+        const established = state === sES && (store.statusOf(ct) & IPS_ASSURED) !== 0;
         const maxack = p[rd + TD_MAXACK];
         if (seq === 0 && !established) {
           more = false; // likely answers a SYN we let through
@@ -579,7 +576,7 @@ function tcpPacket(
         }
       }
       if (more) {
-        const status = store.hot[ct * HOT_WORDS + H_STATUS];
+        const status = store.statusOf(ct);
         if (
           ((status & IPS_SEEN_REPLY && lastIndex === TCP_SYN_SET) ||
             (!(status & IPS_ASSURED) && lastIndex === TCP_ACK_SET)) &&
@@ -626,7 +623,7 @@ function tcpPacket(
     p[base + TCP_W_LAST_WIN],
   );
 
-  const status = store.hot[ct * HOT_WORDS + H_STATUS];
+  const status = store.statusOf(ct);
   if (!(status & IPS_SEEN_REPLY)) {
     if (flags & TH_RST) {
       // Only reply is a RST: not an established connection, delete it now.
@@ -639,7 +636,7 @@ function tcpPacket(
     const unack = timeouts[TCP_CONNTRACK_UNACK];
     if (newState === sES && timeout > unack) timeout = unack;
   } else if (!(status & IPS_ASSURED) && (oldState === sSR || oldState === sES) && newState === sES) {
-    store.hot[ct * HOT_WORDS + H_STATUS] = status | IPS_ASSURED;
+    store.setStatus(ct, status | IPS_ASSURED);
   }
   ctx.refresh(ct, timeout);
   return V_ACCEPT;

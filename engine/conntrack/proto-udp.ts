@@ -10,7 +10,7 @@
 
 import type { PacketBatch } from "../decode/packet-batch.js";
 import { L4_CSUM_BAD, L4_HDR_OK, L4_UDP_LEN_BAD } from "../decode/packet-batch.js";
-import { type CtStore, H_STATUS, HOT_WORDS, PROTO_WORDS } from "./ct-store.js";
+import { type CtStore, PROTO_WORDS } from "./ct-store.js";
 import {
   type CtContext,
   type Dir,
@@ -50,7 +50,7 @@ function udpPacket(
   const s = ctx.settings;
   const now = ctx.now;
   const w = ct * PROTO_WORDS;
-  const status = store.hot[ct * HOT_WORDS + H_STATUS]!;
+  const status = store.statusOf(ct);
   if ((status & IPS_CONFIRMED) === 0) store.proto[w + UDP_W_STREAM_TS] = (now + 2 * s.hz) >>> 0;
 
   if ((status & IPS_SEEN_REPLY) !== 0) {
@@ -62,8 +62,8 @@ function udpPacket(
       stream = true;
     }
     ctx.refresh(ct, extra);
-    if ((store.hot[ct * HOT_WORDS + H_STATUS]! & IPS_NAT_CLASH) !== 0) return V_ACCEPT;
-    if (stream) store.hot[ct * HOT_WORDS + H_STATUS] = store.hot[ct * HOT_WORDS + H_STATUS]! | IPS_ASSURED;
+    if ((store.statusOf(ct) & IPS_NAT_CLASH) !== 0) return V_ACCEPT;
+    if (stream) store.setStatus(ct, store.statusOf(ct) | IPS_ASSURED);
   } else {
     ctx.refresh(ct, s.udpTimeout);
   }
@@ -81,10 +81,10 @@ function udplitePacket(
 ): Verdict {
   if (udpError(ctx, pkt.l4flags[i]!)) return V_INVALID;
   const store = ctx.store;
-  if ((store.hot[ct * HOT_WORDS + H_STATUS]! & IPS_SEEN_REPLY) !== 0) {
+  if ((store.statusOf(ct) & IPS_SEEN_REPLY) !== 0) {
     ctx.refresh(ct, ctx.settings.udpTimeoutStream);
-    if ((store.hot[ct * HOT_WORDS + H_STATUS]! & IPS_NAT_CLASH) !== 0) return V_ACCEPT;
-    store.hot[ct * HOT_WORDS + H_STATUS] = store.hot[ct * HOT_WORDS + H_STATUS]! | IPS_ASSURED;
+    if ((store.statusOf(ct) & IPS_NAT_CLASH) !== 0) return V_ACCEPT;
+    store.setStatus(ct, store.statusOf(ct) | IPS_ASSURED);
   } else {
     ctx.refresh(ct, ctx.settings.udpTimeout);
   }
