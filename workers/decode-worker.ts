@@ -5,6 +5,7 @@
  * The task's DecodeStats deltas go to the slot's stats vector; the result is three small fields.
  */
 import { workerData } from "node:worker_threads";
+import type { RecordBatch } from "../engine/capture/record-batch.js";
 import { Decoder } from "../engine/decode/decoder.js";
 import { PacketBatch, PK_DEFER } from "../engine/decode/packet-batch.js";
 import {
@@ -13,12 +14,12 @@ import {
   type DecodeWorkerData,
   packDecodeStats,
   resetDecodeStats,
-  SharedRecords,
+  sharedRecords,
 } from "../engine/shard/decode-protocol.js";
 import { shardOf } from "../engine/shard/shard-hash.js";
 
 interface Slot {
-  recs: SharedRecords;
+  recs: RecordBatch;
   gen: number;
   batch: PacketBatch;
   col: Uint8Array;
@@ -35,7 +36,7 @@ function setup(): DecodeWorkerData {
   wd = d;
   decoder = new Decoder({ verifyChecksums: d.verifyChecksums, deferFragments: true });
   slots = d.recCols.map((cols, k) => ({
-    recs: new SharedRecords(d.capacity, cols, new SharedArrayBuffer(0)),
+    recs: sharedRecords(d.capacity, cols, new SharedArrayBuffer(0)),
     gen: -1,
     batch: new PacketBatch(d.capacity, d.batches[k]!),
     col: new Uint8Array(d.shardCols[k]!),

@@ -3,5 +3,5 @@ export { CaptureError } from "./error.js";
 export { LINKTYPE, linkTypeName } from "./linktype.js";
 export { openCapture, openCaptureStream } from "./open.js";
 export { MAX_RECORD_BYTES } from "./reader.js";
-export { RecordBatch } from "./record-batch.js";
+export { RecordBatch, recordBatchBytes } from "./record-batch.js";
 export type { CaptureInfo, CaptureInterface, CaptureReader, OpenOptions } from "./types.js";

@@ -25,15 +25,38 @@ export class RecordBatch {
   /** Byte offset of the record header within the (decompressed) stream. */
   readonly fileOffset: Float64Array;
 
-  constructor(capacity = 8192) {
+  /**
+   * `cols`: where the columns live (default: a new ArrayBuffer); a SharedArrayBuffer of
+   * recordBatchBytes(capacity) lets decode threads read a copied batch in place.
+   */
+  constructor(capacity = 8192, cols: ArrayBufferLike = new ArrayBuffer(recordBatchBytes(capacity))) {
     this.capacity = capacity;
-    this.offset = new Uint32Array(capacity);
-    this.caplen = new Uint32Array(capacity);
-    this.origlen = new Uint32Array(capacity);
-    this.tsSec = new Float64Array(capacity);
-    this.tsNsec = new Uint32Array(capacity);
-    this.linkType = new Uint16Array(capacity);
-    this.packetNo = new Float64Array(capacity);
-    this.fileOffset = new Float64Array(capacity);
+    if (cols.byteLength < recordBatchBytes(capacity))
+      throw new RangeError("RecordBatch: column buffer too small");
+    // 8-byte columns first, so every view is aligned.
+    let off = 0;
+    const f64 = (): Float64Array => {
+      const a = new Float64Array(cols, off, capacity);
+      off += 8 * capacity;
+      return a;
+    };
+    const u32 = (): Uint32Array => {
+      const a = new Uint32Array(cols, off, capacity);
+      off += 4 * capacity;
+      return a;
+    };
+    this.tsSec = f64();
+    this.packetNo = f64();
+    this.fileOffset = f64();
+    this.offset = u32();
+    this.caplen = u32();
+    this.origlen = u32();
+    this.tsNsec = u32();
+    this.linkType = new Uint16Array(cols, off, capacity);
   }
+}
+
+/** Bytes of a RecordBatch's columns for `capacity` records. */
+export function recordBatchBytes(capacity: number): number {
+  return capacity * (8 + 8 + 8 + 4 + 4 + 4 + 4 + 2);
 }

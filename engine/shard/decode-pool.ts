@@ -14,7 +14,13 @@
 import { existsSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { Piscina } from "piscina";
-import { CaptureError, type CaptureReader, openCapture, RecordBatch } from "../capture/index.js";
+import {
+  CaptureError,
+  type CaptureReader,
+  openCapture,
+  RecordBatch,
+  recordBatchBytes,
+} from "../capture/index.js";
 import { Decoder } from "../decode/decoder.js";
 import { PacketBatch, PK_DEFER, packetBatchBytes } from "../decode/packet-batch.js";
 import type { DecodeStats } from "../decode/stats.js";
@@ -24,9 +30,8 @@ import {
   type DecodeTask,
   type DecodeTaskResult,
   type DecodeWorkerData,
-  SharedRecords,
   STATS_WORDS,
-  sharedRecordColBytes,
+  sharedRecords,
 } from "./decode-protocol.js";
 import { ShardWorkerError } from "./protocol.js";
 import { shardOf } from "./shard-hash.js";
@@ -73,7 +78,7 @@ export interface DecodeSlot {
   /** PK_DEFER rows in the batch (0: nothing to resolve). */
   deferred: number;
   state: number;
-  readonly recs: SharedRecords | null;
+  readonly recs: RecordBatch | null;
   readonly recCols: SharedArrayBuffer | null;
   dataBuf: SharedArrayBuffer | null;
   gen: number;
@@ -137,7 +142,7 @@ export class DecodePipeline {
     const copy = opts.threads > 0;
     for (let k = 0; k < this.K; k++) {
       const batch = new PacketBatch(cap, new SharedArrayBuffer(packetBatchBytes(cap)));
-      const recCols = copy ? new SharedArrayBuffer(sharedRecordColBytes(cap)) : null;
+      const recCols = copy ? new SharedArrayBuffer(recordBatchBytes(cap)) : null;
       const dataBuf = copy ? new SharedArrayBuffer(this.dataBytes) : null;
       this.slots.push({
         index: k,
@@ -149,7 +154,7 @@ export class DecodePipeline {
         busy: Promise.resolve(),
         deferred: 0,
         state: FREE,
-        recs: recCols && dataBuf ? new SharedRecords(cap, recCols, dataBuf) : null,
+        recs: recCols && dataBuf ? sharedRecords(cap, recCols, dataBuf) : null,
         recCols,
         dataBuf,
         gen: 0,

@@ -1,60 +1,22 @@
 /**
  * Shared memory layout between the parallel decode pipeline's main thread (engine/shard/decode-pool.ts)
- * and its decode workers (workers/decode-worker.ts): record slots (a copy of capture records in a
- * SharedArrayBuffer, RecordBatch-shaped), the task message, and DecodeStats packed as a Float64Array so a
+ * and its decode workers (workers/decode-worker.ts): record slots (a copy of capture records: a
+ * RecordBatch whose columns and bytes live in SharedArrayBuffers), the task message, and DecodeStats packed as a Float64Array so a
  * task's counter deltas cross threads without an object per counter.
  */
-import type { RecordBatch } from "../capture/record-batch.js";
+import { RecordBatch } from "../capture/record-batch.js";
 import type { DecodeStats } from "../decode/stats.js";
 import { SKIP_REASONS } from "../decode/stats.js";
 
-/**
- * Capture records of one ring slot, RecordBatch-shaped (the Decoder reads it as one). Columns live in one
- * SharedArrayBuffer (`cols`), the records' bytes in another (`data`, replaced by a larger one when a single
- * record does not fit). Offsets index `data`.
- */
-export class SharedRecords implements RecordBatch {
-  readonly capacity: number;
-  count = 0;
-  data: Uint8Array;
-  readonly offset: Uint32Array;
-  readonly caplen: Uint32Array;
-  readonly origlen: Uint32Array;
-  readonly tsSec: Float64Array;
-  readonly tsNsec: Uint32Array;
-  readonly linkType: Uint16Array;
-  readonly packetNo: Float64Array;
-  /** Not copied (the decoder does not read it). */
-  readonly fileOffset = new Float64Array(0);
-
-  constructor(
-    capacity: number,
-    readonly cols: SharedArrayBuffer,
-    dataBuf: SharedArrayBuffer,
-  ) {
-    this.capacity = capacity;
-    if (cols.byteLength < sharedRecordColBytes(capacity)) throw new Error("SharedRecords: buffer too small");
-    let off = 0;
-    this.tsSec = new Float64Array(cols, off, capacity);
-    off += 8 * capacity;
-    this.packetNo = new Float64Array(cols, off, capacity);
-    off += 8 * capacity;
-    this.offset = new Uint32Array(cols, off, capacity);
-    off += 4 * capacity;
-    this.caplen = new Uint32Array(cols, off, capacity);
-    off += 4 * capacity;
-    this.origlen = new Uint32Array(cols, off, capacity);
-    off += 4 * capacity;
-    this.tsNsec = new Uint32Array(cols, off, capacity);
-    off += 4 * capacity;
-    this.linkType = new Uint16Array(cols, off, capacity);
-    this.data = new Uint8Array(dataBuf);
-  }
-}
-
-/** Bytes of a SharedRecords column buffer for `capacity` records. */
-export function sharedRecordColBytes(capacity: number): number {
-  return capacity * (8 + 8 + 4 + 4 + 4 + 4 + 2);
+/** A ring slot's records: a RecordBatch over shared columns whose bytes live in `data` (also shared). */
+export function sharedRecords(
+  capacity: number,
+  cols: SharedArrayBuffer,
+  data: SharedArrayBuffer,
+): RecordBatch {
+  const r = new RecordBatch(capacity, cols);
+  r.data = new Uint8Array(data);
+  return r;
 }
 
 /** What every decode worker gets once (piscina workerData). */
