@@ -43,22 +43,13 @@ export const ICMP_INVMAP: Readonly<Record<number, number>> = {
 /** valid_new[] in nf_conntrack_icmp_packet: the only types that may create an entry. */
 export const ICMP_VALID_NEW: readonly number[] = [ICMP_ECHO, ICMP_TIMESTAMP, ICMP_INFO_REQUEST, ICMP_ADDRESS];
 
-/** Error types handled by nf_conntrack_icmpv4_error (icmp_is_err). */
-export const ICMP_ERROR_TYPES: readonly number[] = [
-  ICMP_DEST_UNREACH,
-  ICMP_SOURCE_QUENCH,
-  ICMP_REDIRECT,
-  ICMP_TIME_EXCEEDED,
-  ICMP_PARAMETERPROB,
-];
+export { ICMP_ERROR_TYPES, icmpIsError } from "../decode/icmp-error.js";
 
 // Lookup tables built once from the data above (indexed by type, 256 entries: no bounds branches).
 const invTable = new Int16Array(256).fill(-1);
 for (const [t, r] of Object.entries(ICMP_INVMAP)) invTable[Number(t)] = r;
 const validNewTable = new Uint8Array(256);
 for (const t of ICMP_VALID_NEW) validNewTable[t] = 1;
-const errorTable = new Uint8Array(256);
-for (const t of ICMP_ERROR_TYPES) errorTable[t] = 1;
 
 /** nf_conntrack_invert_icmp_tuple: the reply type, or -1 when the type cannot be inverted. */
 export function icmpInvertType(type: number): number {
@@ -71,11 +62,6 @@ export function icmpInvertible(type: number): boolean {
 
 export function icmpValidNew(type: number): boolean {
   return validNewTable[type & 0xff] === 1;
-}
-
-/** True for the ICMP error types that take the nf_conntrack_icmpv4_error/inet_error path. */
-export function icmpIsError(type: number): boolean {
-  return errorTable[type & 0xff] === 1;
 }
 
 /** ORIGINAL tuple's ICMP type (tuple dst.u.icmp.type = high byte of the dport half-word). */

@@ -42,6 +42,8 @@ export const ICMPV6_INVMAP: Readonly<Record<number, number>> = {
   [ICMPV6_NI_REPLY]: ICMPV6_NI_QUERY,
 };
 
+export { icmpv6IsError } from "../decode/icmp-error.js";
+
 /** valid_new[] in nf_conntrack_icmpv6_packet. */
 export const ICMPV6_VALID_NEW: readonly number[] = [ICMPV6_ECHO_REQUEST, ICMPV6_NI_QUERY];
 
@@ -80,11 +82,6 @@ export function icmpv6ValidNew(type: number): boolean {
 /** nf_conntrack_icmpv6_error: ND/MLD types are marked UNTRACKED (no entry, no stat). */
 export function icmpv6IsUntracked(type: number): boolean {
   return noctTable[type & 0xff] === 1;
-}
-
-/** ICMPv6 error messages (type < 128) take the nf_conntrack_inet_error path. */
-export function icmpv6IsError(type: number): boolean {
-  return (type & 0xff) < 128;
 }
 
 /** nf_conntrack_icmpv6_packet */

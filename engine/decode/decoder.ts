@@ -6,6 +6,7 @@
 import type { RecordBatch } from "../capture/record-batch.js";
 import { csumFinish, sctpCrc32c, sumBytes, sumWord } from "./checksum.js";
 import { Defrag, type DefragOptions, FRAG_DONE, FRAG_PASS } from "./defrag.js";
+import { icmpIsError, icmpv6IsError } from "./icmp-error.js";
 import { be16, be32, L3_V4, L3_V6, LinkLayer } from "./link.js";
 import {
   L3_ROUTE_MARTIAN,
@@ -75,11 +76,9 @@ function isExtHdr(nh: number): boolean {
   return nh === 0 || nh === 43 || nh === 44 || nh === 60 || nh === 51 || nh === 59;
 }
 
-/** ICMP error types (nf_conntrack_icmp's / icmpv6's error handling, which quote a packet). */
-function icmpIsError(proto: number, type: number): boolean {
-  return proto === IPPROTO_ICMP
-    ? type === 3 || type === 4 || type === 5 || type === 11 || type === 12
-    : type < 128;
+/** An ICMP or ICMPv6 error message (proto is one of the two). */
+function icmpError(proto: number, type: number): boolean {
+  return proto === IPPROTO_ICMP ? icmpIsError(type) : icmpv6IsError(type);
 }
 
 /**
@@ -405,7 +404,7 @@ export class Decoder {
     } else if (proto === IPPROTO_UDP || proto === IPPROTO_ICMP || proto === IPPROTO_ICMPV6) {
       if (l4len < 8 || avail < 8) return ip6 ? SLOW : this.ipv4(b, p, end, wire, out, row, false);
       // ICMP errors carry a quoted packet for inner(): general path.
-      if (proto !== IPPROTO_UDP && icmpIsError(proto, b[q]!)) {
+      if (proto !== IPPROTO_UDP && icmpError(proto, b[q]!)) {
         return ip6 ? SLOW : this.ipv4(b, p, end, wire, out, row, false);
       }
     } else {
@@ -852,7 +851,7 @@ export class Decoder {
       case IPPROTO_ICMPV6: {
         fl |= L4_HDR_OK;
         fl = this.l4Checksum(b, q, l4len, proto, fl, trunc, out, row, proto === IPPROTO_ICMPV6);
-        if (icmpIsError(proto, b[q]!) && this.inner(b, q + 8, capEnd, dEnd, out.l3[row]!, out, row))
+        if (icmpError(proto, b[q]!) && this.inner(b, q + 8, capEnd, dEnd, out.l3[row]!, out, row))
           fl |= L4_ICMP_INNER_OK;
         break;
       }
