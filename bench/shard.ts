@@ -75,7 +75,12 @@ export async function benchShard(
         threads,
         shards: threads,
         ...(timeline
-          ? { onTick: (t, v) => tl.onTick(t, v), nextTick: () => tl.nextTick, onProgress: hint(tl) }
+          ? {
+              onTick: (t, v) => tl.onTick(t, v),
+              nextTick: () => tl.nextTick,
+              nextTickBound: (at) => tl.nextTickBound(at),
+              onProgress: hint(tl),
+            }
           : {}),
       });
       timings.set(`sharded, ${threads} thread${threads > 1 ? "s" : ""}`, r.timing);
@@ -86,7 +91,12 @@ export async function benchShard(
       const tl = new Timeline();
       const r = await replayCaptures([cap.path], settings, {
         ...(timeline
-          ? { onTick: (t, ct) => tl.onTick(t, ct), nextTick: () => tl.nextTick, onProgress: hint(tl) }
+          ? {
+              onTick: (t, ct) => tl.onTick(t, ct),
+              nextTick: () => tl.nextTick,
+              nextTickBound: (at) => tl.nextTickBound(at),
+              onProgress: hint(tl),
+            }
           : {}),
       });
       return { packets: r.packets, afterEnd: r.afterEnd, count: r.conntrack.count };

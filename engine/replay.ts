@@ -35,6 +35,12 @@ export interface ReplayOptions {
    */
   onTick?: (tSec: number, ct: Conntrack) => void;
   nextTick?: () => number;
+  /**
+   * A lower bound of what `nextTick()` will return once `onTick(at)` returned (e.g.
+   * Timeline.nextTickBound). The sharded driver hands the shards the rows up to it while the tick's samples
+   * are on their way back, instead of letting them wait for onTick; without it, rows up to at + tickInterval.
+   */
+  nextTickBound?: (at: number) => number;
   tickInterval?: number;
   /** Called after every capture batch. */
   onProgress?: (p: ReplayProgress) => void;

@@ -8,10 +8,17 @@ export class TickSchedule {
   private gridNext = Number.NEGATIVE_INFINITY;
   private readonly interval: number;
   private readonly hookNext: (() => number) | undefined;
+  private readonly hookBound: ((at: number) => number) | undefined;
 
-  constructor(opts: { onTick?: unknown; nextTick?: () => number; tickInterval?: number }) {
+  constructor(opts: {
+    onTick?: unknown;
+    nextTick?: () => number;
+    nextTickBound?: (at: number) => number;
+    tickInterval?: number;
+  }) {
     this.interval = opts.tickInterval ?? 1;
     this.hookNext = opts.nextTick;
+    this.hookBound = opts.nextTickBound;
     this.at = opts.onTick ? this.next() : Number.POSITIVE_INFINITY;
   }
 
@@ -26,6 +33,18 @@ export class TickSchedule {
       this.gridNext = (Number.isFinite(this.gridNext) ? this.gridNext : at) + this.interval;
     const n = this.next();
     this.at = n > at ? n : at + this.interval; // a hook that does not move on gets the fixed grid
+  }
+
+  /**
+   * A time the tick after the one at `at` cannot come before, known before fired(at) runs: exact on the
+   * fixed grid; with a nextTick hook, its nextTickBound (else nothing beyond `at`), and at most the grid
+   * step fired() falls back to.
+   */
+  boundAfter(at: number): number {
+    if (this.hookNext === undefined)
+      return (Number.isFinite(this.gridNext) ? this.gridNext : at) + this.interval;
+    const b = this.hookBound === undefined ? at : this.hookBound(at);
+    return Math.min(b, at + this.interval);
   }
 
   private next(): number {

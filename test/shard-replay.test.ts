@@ -71,6 +71,7 @@ async function sharded(
     ...(decodeThreads !== undefined ? { decodeThreads } : {}),
     onTick: (t, v) => tl.onTick(t, v),
     nextTick: () => tl.nextTick,
+    nextTickBound: (at) => tl.nextTickBound(at), // rows run ahead of each tick's samples, as in the CLI
   });
   if (r.endTime !== null) tl.record(r.endTime, r.conntrack);
   return { r, table: tableJsonl(r.conntrack, r.endJiffies), rows: JSON.stringify(tl.toRows()) };

@@ -143,6 +143,31 @@ describe("Timeline", () => {
     expect(tl.toRows().reduce((a, r) => a + r.new, 0)).toBe(t.stats.new);
   });
 
+  it("nextTickBound(at) never exceeds the next tick, whatever span hints coarsen the grid meanwhile", () => {
+    let seed = 12345;
+    const rnd = (): number => (seed = (Math.imul(seed, 1103515245) + 12345) >>> 0) / 2 ** 32;
+    for (const opts of [{}, { interval: 0.1 }, { interval: 3 }, { targetTicks: 5 }]) {
+      const t = new FakeTable();
+      const tl = new Timeline(opts);
+      let at = 1000.37; // the first tick fires at the first row
+      let checked = 0;
+      for (let k = 0; k < 300; k++) {
+        const bound = tl.nextTickBound(at);
+        // The sharded driver's window: the tick's samples are on their way, reading goes on (span hints).
+        // (the share read grows with the ticks; the estimate jitters).
+        const read = (): number => Math.min(1, ((k + 1) / 300) * (0.5 + rnd()));
+        if (rnd() < 0.3) tl.progressHint(read());
+        tl.onTick(at, t);
+        if (rnd() < 0.1) tl.progressHint(read());
+        expect(tl.nextTick).toBeGreaterThanOrEqual(bound);
+        expect(bound).toBeGreaterThan(at - 1e-9);
+        if (bound > at) checked++;
+        at = tl.nextTick > at ? tl.nextTick : at + 1;
+      }
+      expect(checked).toBeGreaterThan(250); // the bound lets rows run ahead at nearly every tick
+    }
+  });
+
   it("memory per row from the model", () => {
     const t = new FakeTable();
     for (let i = 0; i < 17; i++) t.add(i, 17, 0, 8, 1e9);

@@ -200,7 +200,9 @@ export class DecodePipeline {
    */
   async next(): Promise<DecodeSlot | null> {
     for (;;) {
-      await this.fillAhead();
+      // Decode threads: keep them all busy. Main-thread decoding: a decoded slot waiting in the queue is
+      // handed out at once (decoding every free slot first would leave the shards idle meanwhile).
+      await this.fillAhead(this.pool !== null ? Number.POSITIVE_INFINITY : this.queue.length === 0 ? 1 : 0);
       if (this.queue.length === 0) {
         if (this.inputDone) return null;
         // No free slot without waiting: wait for the oldest one to settle.
@@ -238,15 +240,20 @@ export class DecodePipeline {
     }
   }
 
-  /** Fills free slots (whose busy already settled) without waiting for any; decoding continues meanwhile. */
-  async fillAhead(): Promise<void> {
-    for (;;) {
-      if (this.inputDone) return;
+  /**
+   * Fills up to `limit` free slots (whose busy already settled) without waiting for any; decoding continues
+   * meanwhile. Returns the number filled.
+   */
+  async fillAhead(limit = Number.POSITIVE_INFINITY): Promise<number> {
+    let n = 0;
+    for (; n < limit; n++) {
+      if (this.inputDone) break;
       const s = this.slots[this.filled % this.K]!;
-      if (s.state !== FREE || s.pending) return;
+      if (s.state !== FREE || s.pending) break;
       await s.busy; // settled: pending is false
       await this.fillOne(s);
     }
+    return n;
   }
 
   /** The consumer is done scanning the slot; it is refilled once slot.busy settles. */

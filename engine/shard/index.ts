@@ -245,18 +245,40 @@ export async function replaySharded(
 
   const ticks = new TickSchedule(opts);
 
+  /**
+   * The tick posted last whose samples were not taken yet. Tick pipelining: while its samples are on their
+   * way back (and onTick has yet to name the next tick), ticks.at holds a lower bound of the next tick
+   * (TickSchedule.boundAfter), so the rows up to it go to the shards at once instead of the shards idling
+   * through the round trip. settleTick() takes the samples and sets the real next tick.
+   */
+  let outstanding: { at: number; p: Promise<ShardSample[]>; bound: number } | null = null;
+
   /** Fires the tick due at (or before) capture time t: rows before it are posted first. */
-  const fireTick = async (slot: Slot, from: number, to: number, t: number): Promise<void> => {
+  const fireTick = (slot: Slot, from: number, to: number, t: number): void => {
     const at = ticks.fireTime(t);
     clockAtSeconds(at);
     const p = post(slot, from, to, at);
     slot.scan = to;
-    // Read (and decode) ahead while the shards run up to the tick.
-    await pipe.fillAhead();
+    const bound = ticks.boundAfter(at);
+    outstanding = { at, p, bound };
+    ticks.at = bound > at ? bound : at;
+  };
+
+  /** Takes the outstanding tick's samples, calls onTick and schedules the next tick. */
+  const settleTick = async (): Promise<void> => {
+    const o = outstanding!;
+    outstanding = null;
+    // Read (and decode) ahead while the shards run up to the tick, a slot at a time, and not beyond it.
+    let settled = false;
+    o.p.then(
+      () => (settled = true),
+      () => (settled = true),
+    );
+    while (!settled && (await pipe.fillAhead(1)) > 0) {}
     const w0 = performance.now();
     let samples: ShardSample[];
     try {
-      samples = await p;
+      samples = await o.p;
     } catch {
       check();
       throw new Error("shard worker failed");
@@ -265,8 +287,11 @@ export async function replaySharded(
     samples.sort((a, b) => a.shard - b.shard);
     view.load(samples);
     view.takeChains();
-    onTick!(at, view);
-    ticks.fired(at);
+    onTick!(o.at, view);
+    ticks.fired(o.at);
+    // Rows up to the bound were handed out as lying before the next tick: a bug if they did not.
+    if (ticks.at < o.bound)
+      throw new Error(`next tick ${ticks.at} before its bound ${o.bound} (tick at ${o.at})`);
   };
 
   /**
@@ -355,11 +380,20 @@ export async function replaySharded(
       const from = slot.scan;
       const i = scan(slot);
       if (i < slot.batch.count) {
+        if (outstanding !== null) {
+          // At the outstanding tick's bound: hand out the rows before it, then learn the real next tick.
+          if (i > from) {
+            post(slot, from, i, null);
+            slot.scan = i;
+          }
+          await settleTick();
+          continue;
+        }
         const t = slot.batch.tsSec[i]! + slot.batch.tsNsec[i]! / 1e9;
         guard = from === i ? guard + 1 : 0;
         if (guard >= 1_000_000)
           ticks.at = Number.POSITIVE_INFINITY; // as the single driver's guard
-        else await fireTick(slot, from, i, t);
+        else fireTick(slot, from, i, t);
         continue;
       }
       post(slot, from, i, null);
@@ -367,11 +401,15 @@ export async function replaySharded(
       pipe.release(slot);
       slot = null;
     }
+    if (outstanding !== null) await settleTick();
     const decode = pipe.finish();
 
     const end = endTime ?? last;
     if (end !== null && onTick) {
-      for (let g = 0; ticks.at <= end && g < 1_000_000; g++) await fireTick(slots[0]!, 0, 0, end);
+      for (let g = 0; ticks.at <= end && g < 1_000_000; g++) {
+        fireTick(slots[0]!, 0, 0, end);
+        await settleTick();
+      }
     }
     if (end !== null) clockAtSeconds(end);
     const w0 = performance.now();

@@ -207,6 +207,17 @@ export class Timeline {
     return this.next;
   }
 
+  /**
+   * A lower bound of nextTick once onTick(at) returned, whatever spanHint does meanwhile: the interval only
+   * grows, to multiples of itself, so the next tick is at least the current grid's next multiple after
+   * `at` (less a margin for rounding). Lets the sharded driver run rows ahead while a tick is sampled.
+   */
+  nextTickBound(at: number): number {
+    const i = this.interval;
+    const grid = at < this.next - 1e-9 ? this.next : (Math.floor(at / i + 1e-9) + 1) * i;
+    return grid - i * 1e-6;
+  }
+
   /** The replay driver's hook: records a row when tSec reached the next tick of the grid. */
   onTick(tSec: number, ct: ConntrackView): void {
     this.notePeak(ct.count, tSec);
