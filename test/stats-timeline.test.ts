@@ -145,7 +145,10 @@ describe("Timeline", () => {
 
   it("nextTickBound(at) never exceeds the next tick, whatever span hints coarsen the grid meanwhile", () => {
     let seed = 12345;
-    const rnd = (): number => (seed = (Math.imul(seed, 1103515245) + 12345) >>> 0) / 2 ** 32;
+    const rnd = (): number => {
+      seed = (Math.imul(seed, 1103515245) + 12345) >>> 0;
+      return seed / 2 ** 32;
+    };
     for (const opts of [{}, { interval: 0.1 }, { interval: 3 }, { targetTicks: 5 }]) {
       const t = new FakeTable();
       const tl = new Timeline(opts);
