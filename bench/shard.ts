@@ -68,12 +68,17 @@ export async function benchShard(
       return r.packets + r.afterEnd;
     },
   });
-  const sharded = (threads: number) =>
-    wrap(`sharded, ${threads} thread${threads > 1 ? "s" : ""}`, async () => {
+  // Default shards (2T-1: one on the main thread, which also reads and decodes, two per worker thread);
+  // mainTracks false: the layout where every tracking thread is a worker and the main thread only reads.
+  const sharded = (threads: number, mainTracks = true) => {
+    const name = mainTracks
+      ? `sharded, ${threads} thread${threads > 1 ? "s" : ""}`
+      : `${threads} workers, main reads`;
+    return wrap(name, async () => {
       const tl = new Timeline();
       const r = await replaySharded([cap.path], settings, {
         threads,
-        shards: threads,
+        mainTracks,
         ...(timeline
           ? {
               onTick: (t, v) => tl.onTick(t, v),
@@ -83,9 +88,10 @@ export async function benchShard(
             }
           : {}),
       });
-      timings.set(`sharded, ${threads} thread${threads > 1 ? "s" : ""}`, r.timing);
+      timings.set(name, r.timing);
       return { packets: r.packets, afterEnd: r.afterEnd, count: r.conntrack.count };
     });
+  };
   const results = await runPasses(`sharded replay: bench5m (${cap.packets} packets)`, [
     wrap("in-process, 1 table", async () => {
       const tl = new Timeline();
@@ -103,6 +109,7 @@ export async function benchShard(
     }),
     sharded(1),
     sharded(2),
+    sharded(2, false),
   ]);
   return {
     packets: cap.packets,
@@ -124,7 +131,7 @@ export function printShard(rep: { packets: number; cases: ShardBenchCase[] }): v
     const t = c.timing;
     if (t) {
       const ns = (ms: number): string => `${((ms * 1e6) / rep.packets).toFixed(0)} ns/pkt`;
-      line += `\n    main: read+copy+scan ${ns(t.decodeMs)} (read+copy ${ns(t.readMs)}), waiting ${ns(t.waitMs)} (for decoded batches ${ns(t.decodeWaitMs)}), merge ${t.mergeMs.toFixed(0)} ms, ${t.tasks} tasks; decode threads busy ${ns(t.decodeWorkerMs)} in all; workers busy ${t.threadBusyMs.map(ns).join(" / ")} (barrier ${t.threadBarrierMs.map((x) => x.toFixed(0)).join("/")} ms)`;
+      line += `\n    main: read+copy+scan ${ns(t.decodeMs)} (read+copy ${ns(t.readMs)}), waiting ${ns(t.waitMs)} (for decoded batches ${ns(t.decodeWaitMs)}), merge ${t.mergeMs.toFixed(0)} ms, ${t.tasks} tasks; decode threads busy ${ns(t.decodeWorkerMs)} in all; tracking threads busy ${t.threadBusyMs.map(ns).join(" / ")} (barrier ${t.threadBarrierMs.map((x) => x.toFixed(0)).join("/")} ms)`;
     }
     console.log(line);
   }

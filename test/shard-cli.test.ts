@@ -46,7 +46,9 @@ describe.skipIf(!ready || !existsSync(capture))("ctreplay replay --threads/--sha
     const single = one.stdout.split("\n").find((l) => l.startsWith("cpu=0"))!;
     const sum = many.stdout.split("\n").find((l) => l.startsWith("# sum over 3 shards:"))!;
     expect(fields(sum)).toBe(fields(single));
-    expect(many.stdout).toContain("# sharded: 3 shards on 2 worker threads");
+    expect(many.stdout).toContain(
+      "# sharded: 3 shards on 2 tracking threads (the main thread and 1 worker thread;",
+    );
     const count = (s: string): string => /nf_conntrack_count: .*/.exec(s)![0];
     expect(count(many.stdout)).toBe(count(one.stdout));
   }, 120_000);

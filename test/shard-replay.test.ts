@@ -17,9 +17,11 @@ import { type CtSettings, resolveSettings } from "../engine/conntrack/settings.j
 import { L4_HDR_OK, L4_TUPLE_OK, NFPROTO_IPV4, PacketBatch, PK_IP } from "../engine/decode/packet-batch.js";
 import { type ReplayResult, replayCaptures } from "../engine/replay.js";
 import {
+  defaultShards,
   replaySharded,
   type ShardedReplayResult,
   ShardWorkerError,
+  shardOwner,
   shardWorkerFile,
 } from "../engine/shard/index.js";
 import { Timeline } from "../engine/stats/timeline.js";
@@ -61,12 +63,14 @@ async function sharded(
   shards: number,
   batchSize?: number,
   decodeThreads?: number,
+  mainTracks?: boolean,
 ): Promise<Run> {
   const tl = new Timeline();
   const r = await replaySharded([file], settings, {
     gc,
     threads,
     shards,
+    ...(mainTracks !== undefined ? { mainTracks } : {}),
     ...(batchSize !== undefined ? { batchSize } : {}),
     ...(decodeThreads !== undefined ? { decodeThreads } : {}),
     onTick: (t, v) => tl.onTick(t, v),
@@ -92,10 +96,13 @@ function expectSame(a: Run, b: Run): void {
   expect(b.rows).toBe(a.rows);
 }
 
-const CONFIGS: [number, number][] = [
-  [1, 1],
-  [2, 2],
-  [2, 5],
+/** [threads, shards, mainTracks]: the main thread alone, main + 1 worker (default 3 shards, 2, 5), and workers only. */
+const CONFIGS: [number, number, boolean][] = [
+  [1, 1, true],
+  [2, 3, true],
+  [2, 2, true],
+  [2, 5, true],
+  [2, 2, false],
 ];
 
 describe.skipIf(!built || !existsSync(corpus))("sharded replay on the corpus (--gc exact)", () => {
@@ -105,9 +112,9 @@ describe.skipIf(!built || !existsSync(corpus))("sharded replay on the corpus (--
       const settings = resolveSettings();
       const a = await single(file, settings, "exact");
       expect(a.r.conntrack.count).toBeGreaterThan(0);
-      for (const [threads, shards] of CONFIGS) {
+      for (const [threads, shards, mainTracks] of CONFIGS) {
         // Small batches: many epochs, ticks falling inside batches.
-        const b = await sharded(file, settings, "exact", threads, shards, 1000);
+        const b = await sharded(file, settings, "exact", threads, shards, 1000, undefined, mainTracks);
         expectSame(a, b);
         const perShard = (b.r as ShardedReplayResult).perShard;
         expect(perShard.length).toBe(shards);
@@ -199,8 +206,11 @@ describe.skipIf(!built)("sharded replay on a generated capture", () => {
     const settings = resolveSettings();
     const a = await single(file, settings, "exact");
     expect(a.r.packets).toBeGreaterThan(250_000);
-    for (const [threads, shards] of CONFIGS)
-      expectSame(a, await sharded(file, settings, "exact", threads, shards));
+    for (const [threads, shards, mainTracks] of CONFIGS)
+      expectSame(
+        a,
+        await sharded(file, settings, "exact", threads, shards, undefined, undefined, mainTracks),
+      );
   }, 300_000);
 
   it("--gc kernel: same live table and counters; the count differs only by expired entries not yet reaped", async () => {
@@ -354,5 +364,25 @@ describe("countOthers: the core's global-count hook", () => {
     shard.process(pkt, 1); // 1 here + 1 in another shard = max: table full (early_drop or drop)
     expect(shard.count + shard.countOthers).toBeLessThanOrEqual(2);
     expect(shard.stats.drop + shard.stats.early_drop).toBe(1);
+  });
+});
+
+describe("shard placement", () => {
+  it("main thread + workers: 2T-1 default shards, one on the main thread, two per worker", () => {
+    // [threads, shards, mainTracks, owners (index threads-1 = the main thread when it tracks)]
+    const cases: [number, number, boolean, number[]][] = [
+      [1, defaultShards(1), true, [0]],
+      [2, defaultShards(2), true, [1, 0, 0]],
+      [3, defaultShards(3), true, [2, 0, 0, 1, 1]],
+      [2, 6, true, [1, 0, 0, 1, 0, 0]],
+      [2, 2, true, [0, 1]], // fewer than 2T-1: round robin
+      [2, 2, false, [0, 1]],
+      [2, defaultShards(2, false), false, [0, 1]],
+    ];
+    for (const [threads, shards, main, owners] of cases) {
+      expect(Array.from({ length: shards }, (_, s) => shardOwner(s, shards, threads, main))).toEqual(owners);
+      // every thread owns at least one shard
+      expect(new Set(owners).size).toBe(threads);
+    }
   });
 });

@@ -9,7 +9,7 @@ import type { CtSettings } from "../conntrack/settings.js";
 import { type ReplayOptions, type ReplayResult, replayCaptures } from "../replay.js";
 import { conntrackS } from "../report/kernel-text.js";
 import type { ConntrackView } from "../stats/timeline.js";
-import { defaultDecodeThreads, replaySharded, type ShardedReplayResult } from "./index.js";
+import { defaultDecodeThreads, defaultShards, replaySharded, type ShardedReplayResult } from "./index.js";
 import { MAX_SHARDS } from "./protocol.js";
 import { addCounters } from "./snapshot.js";
 
@@ -35,10 +35,14 @@ function count(name: string) {
 /** --threads / --shards for commands that replay through runReplayDriver (size, compare, check). */
 export function addShardOptions(cmd: Command): Command {
   return cmd
-    .option("--threads <n>", "track on N worker threads (0 = in-process)", count("--threads"))
+    .option(
+      "--threads <n>",
+      "track on N threads: the main thread (which also reads and decodes) and N-1 worker threads (0 = in-process, one table)",
+      count("--threads"),
+    )
     .option(
       "--shards <n>",
-      "conntrack shards (default: --threads; one global nf_conntrack_max)",
+      "conntrack shards (default: 2N-1 for N threads: two per worker thread, one on the main thread; one global nf_conntrack_max)",
       count("--shards"),
     )
     .option("--decode-threads <n>", DECODE_THREADS_HELP, count("--decode-threads"));
@@ -59,8 +63,9 @@ export function shardPlan(
 ): { threads: number; shards: number; decodeThreads: number } | null {
   if (o.threads === undefined && o.shards === undefined) return null;
   if (o.threads === 0 && (o.shards ?? 1) <= 1) return null;
-  const shards = Math.min(MAX_SHARDS, Math.max(1, o.shards ?? o.threads ?? 1));
-  const threads = Math.min(shards, Math.max(1, o.threads ?? os.availableParallelism()));
+  const wanted = Math.max(1, o.threads ?? os.availableParallelism());
+  const shards = Math.min(MAX_SHARDS, Math.max(1, o.shards ?? defaultShards(wanted)));
+  const threads = Math.min(shards, wanted);
   return { threads, shards, decodeThreads: o.decodeThreads ?? defaultDecodeThreads(threads) };
 }
 

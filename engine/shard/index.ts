@@ -29,20 +29,30 @@ import {
   SHARD_SKIP,
   type ShardFinal,
   type ShardSample,
+  type ShardTask,
   ShardWorkerError,
   SYNC_ABORT,
   syncWords,
 } from "./protocol.js";
 import { MergedView } from "./sample.js";
+import { ShardRunner } from "./shard-runner.js";
 import { mergeShards } from "./snapshot.js";
 
 export { SHARD_SKIP, ShardWorkerError } from "./protocol.js";
 
 export interface ShardedReplayOptions extends Omit<ReplayOptions, "onTick" | "conntrack"> {
-  /** Worker threads (default min(shards, os.availableParallelism())). */
+  /**
+   * Tracking threads (default min(shards, os.availableParallelism())). With mainTracks (the default) the
+   * main thread is one of them, so threads - 1 are worker threads.
+   */
   threads?: number;
-  /** Conntrack shards (default: threads, else 1). */
+  /** Conntrack shards (default: defaultShards(threads)). */
   shards?: number;
+  /**
+   * The main thread tracks shards of its own between reading batches (default true): one thread per CPU,
+   * none left idle while the workers track. false: every tracking thread is a worker thread.
+   */
+  mainTracks?: boolean;
   /** Timeline hook: called with a view summed over the shards (the stats timeline reads only that). */
   onTick?: (tSec: number, ct: ConntrackView) => void;
   /**
@@ -98,8 +108,28 @@ export interface ShardedReplayResult extends ReplayResult {
  * only with a core of their own; where the threads already fill the CPUs, total CPU per packet sets the
  * speed (on 2 CPUs no wall-time gain was measurable, the CPU cost was, see docs/sharding.md).
  */
-export function defaultDecodeThreads(threads: number): number {
-  return Math.max(0, Math.min(threads, os.availableParallelism() - 1 - threads));
+export function defaultDecodeThreads(threads: number, mainTracks = true): number {
+  return Math.max(0, Math.min(threads, os.availableParallelism() - threads - (mainTracks ? 0 : 1)));
+}
+
+/**
+ * Shards when not given: one per worker thread, else (the main thread tracking too) two per worker and
+ * one on the main thread, which also reads and decodes every packet: shards are equal shares of the
+ * rows, so 2 * threads - 1 of them balance the CPUs (threads = 2: the main thread tracks a third).
+ */
+export function defaultShards(threads: number, mainTracks = true): number {
+  return mainTracks ? Math.max(1, 2 * threads - 1) : Math.max(1, threads);
+}
+
+/**
+ * The tracking thread owning shard s, as an index into [worker 0, ..., worker W-1, main] (main only with
+ * mainTracks). With at least defaultShards(threads) shards the main thread gets every (2T-1)-th shard and
+ * each worker two of each 2T-1; with fewer, shards go round robin.
+ */
+export function shardOwner(s: number, shards: number, threads: number, mainTracks: boolean): number {
+  if (!mainTracks || shards < 2 * threads - 1) return s % threads;
+  const r = s % (2 * threads - 1);
+  return r === 0 ? threads - 1 : (r - 1) >> 1;
 }
 
 /** The compiled worker module (piscina loads JavaScript): next to this module's build, or under dist/. */
@@ -113,16 +143,43 @@ export function shardWorkerFile(): string {
 
 type Slot = DecodeSlot;
 
+/** A tracking thread as the driver sees it: a single-thread piscina pool, or the main thread's runner. */
+interface ShardThread {
+  run(t: ShardTask): Promise<unknown>;
+  destroy(): Promise<void>;
+}
+
+/**
+ * The main thread's tracking thread: its ShardRunner runs a task synchronously when posted (after the
+ * workers got theirs). At an epoch barrier it blocks in Atomics.wait for the workers' shards, which never
+ * wait for the main thread's (its epochs run as they are posted, before any later one).
+ */
+function mainThreadRunner(): ShardThread {
+  const runner = new ShardRunner();
+  return {
+    run(t: ShardTask): Promise<unknown> {
+      try {
+        return Promise.resolve(runner.task(t));
+      } catch (e) {
+        return Promise.reject(e);
+      }
+    },
+    destroy: () => Promise.resolve(),
+  };
+}
+
 export async function replaySharded(
   files: readonly string[],
   settings: CtSettings,
   opts: ShardedReplayOptions = {},
 ): Promise<ShardedReplayResult> {
   const startedAt = performance.now();
-  const shards = Math.min(MAX_SHARDS, Math.max(1, opts.shards ?? opts.threads ?? 1));
-  const threads = Math.min(shards, Math.max(1, opts.threads ?? os.availableParallelism()));
+  const mainTracks = opts.mainTracks ?? true;
+  const wantThreads = Math.max(1, opts.threads ?? os.availableParallelism());
+  const shards = Math.min(MAX_SHARDS, Math.max(1, opts.shards ?? defaultShards(wantThreads, mainTracks)));
+  const threads = Math.min(shards, wantThreads);
   const cap = opts.batchSize ?? 16384;
-  const decodeThreads = Math.max(0, opts.decodeThreads ?? defaultDecodeThreads(threads));
+  const decodeThreads = Math.max(0, opts.decodeThreads ?? defaultDecodeThreads(threads, mainTracks));
   const K = Math.max(2, opts.ring ?? Math.max(4, 2 * threads + 2 * decodeThreads + 2));
   const gc = opts.gc ?? "kernel";
   const seed = opts.seed ?? 1;
@@ -178,7 +235,8 @@ export async function replaySharded(
     clockEvent(sec, Math.min(999_999_999, Math.round((t - sec) * 1e9))); // as CtClock.rawAtSeconds
   };
 
-  const pools: Piscina[] = [];
+  /** The tracking threads: worker pools, then the main thread's own runner (with mainTracks). */
+  const pools: ShardThread[] = [];
   let failure: ShardWorkerError | null = null;
   let epoch = 0;
   let rowsPosted = 0;
@@ -228,6 +286,7 @@ export async function replaySharded(
     };
     rowsPosted += to - from;
     slot.pending = true;
+    // The workers get the task first: the main thread's share runs right here, while they work.
     const p = Promise.all(pools.map((pool) => pool.run(msg) as Promise<ShardSample[] | null>)).then((r) =>
       r.flatMap((x) => x ?? []),
     );
@@ -334,25 +393,30 @@ export async function replaySharded(
 
   try {
     await pipe.start(); // decode threads start up while the shard threads do
-    const file = shardWorkerFile();
-    for (let w = 0; w < threads; w++) {
+    const workers = mainTracks ? threads - 1 : threads;
+    const file = workers > 0 ? shardWorkerFile() : "";
+    for (let w = 0; w < workers; w++) {
       pools.push(
         new Piscina({
           filename: file,
           minThreads: 1,
           maxThreads: 1,
-          // Enough for every task in flight: the worker orders them by epoch itself (see shard-worker.ts).
-          concurrentTasksPerWorker: 64,
+          // Enough for every task in flight (never queued on the main thread, where a task could wait
+          // behind a main-thread shard blocked at the epoch barrier): the worker orders them by epoch.
+          concurrentTasksPerWorker: 1 << 16,
           idleTimeout: 2 ** 31 - 1,
           recordTiming: false,
         }),
       );
     }
+    if (mainTracks) pools.push(mainThreadRunner());
     await Promise.all(
       pools.map((pool, w) =>
         pool.run({
           op: "init",
-          shards: Array.from({ length: shards }, (_, s) => s).filter((s) => s % threads === w),
+          shards: Array.from({ length: shards }, (_, s) => s).filter(
+            (s) => shardOwner(s, shards, threads, mainTracks) === w,
+          ),
           totalShards: shards,
           settings,
           gc,
@@ -425,7 +489,10 @@ export async function replaySharded(
     merged.clockBackwards = clockBackwards;
     const mergeMs = performance.now() - m0;
     const byThread = (k: "busyMs" | "barrierMs" | "barrierEpochs"): number[] =>
-      Array.from({ length: threads }, (_, w) => finals.find((x) => x.shard % threads === w)?.[k] ?? 0);
+      Array.from(
+        { length: threads },
+        (_, w) => finals.find((x) => shardOwner(x.shard, shards, threads, mainTracks) === w)?.[k] ?? 0,
+      );
     return {
       conntrack: merged,
       stats: merged.stats,

@@ -82,7 +82,7 @@ export function printReplayResult(r: ReplayResult, o: ReplayCliOptions, profile:
     for (const n of profile.notes) lines.push(`note: ${n}`);
     if (isSharded(r)) {
       lines.push(
-        `sharded: ${r.shards} shards on ${r.threads} worker threads (one global nf_conntrack_max), ` +
+        `sharded: ${r.shards} shards on ${r.threads} tracking threads (the main thread and ${r.threads - 1} worker thread${r.threads === 2 ? "" : "s"}; one global nf_conntrack_max), ` +
           `${r.decodeThreads} decode threads`,
       );
       if (r.interrupted) lines.push("interrupted (SIGINT): partial result, packets read before the signal");
@@ -127,12 +127,12 @@ export function register(program: Command): void {
     .option("-q, --quiet", "no summary lines")
     .option(
       "--threads <n>",
-      "track on N worker threads (default with --shards: available CPUs); 0 = in-process",
+      "track on N threads: the main thread (which also reads and decodes) and N-1 worker threads (default with --shards: available CPUs); 0 = in-process, one table",
       int("--threads"),
     )
     .option(
       "--shards <n>",
-      "conntrack shards (default: --threads; one global nf_conntrack_max)",
+      "conntrack shards (default: 2N-1 for N threads: one on the main thread, two per worker thread; one global nf_conntrack_max)",
       int("--shards"),
     )
     .option("--decode-threads <n>", DECODE_THREADS_HELP, int("--decode-threads"))
