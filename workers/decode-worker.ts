@@ -4,7 +4,7 @@
  * decoding is stateless here because fragments are deferred to the main thread (Decoder deferFragments).
  * The task's DecodeStats deltas go to the slot's stats vector; the result is three small fields.
  */
-import { workerData } from "node:worker_threads";
+import { parentPort, workerData } from "node:worker_threads";
 import type { RecordBatch } from "../engine/capture/record-batch.js";
 import { Decoder } from "../engine/decode/decoder.js";
 import { PacketBatch, PK_DEFER } from "../engine/decode/packet-batch.js";
@@ -16,6 +16,7 @@ import {
   resetDecodeStats,
   sharedRecords,
 } from "../engine/shard/decode-protocol.js";
+import { WORKER_LOADED } from "../engine/shard/pool-destroy.js";
 import { shardOf } from "../engine/shard/shard-hash.js";
 
 interface Slot {
@@ -83,3 +84,6 @@ export default function decodeTask(t: DecodeTask): DecodeTaskResult {
   }
   return { rows: n, deferred, linkTypes, ms: performance.now() - t0 };
 }
+
+// Loaded: the pool may now terminate this thread safely (see engine/shard/pool-destroy.ts).
+parentPort?.postMessage(WORKER_LOADED);

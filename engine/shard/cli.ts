@@ -21,7 +21,7 @@ export interface ShardCliOptions {
 }
 
 export const DECODE_THREADS_HELP =
-  "decode threads of a sharded replay (default: --threads, at most the CPUs the main and tracking threads leave; 0 = the main thread decodes)";
+  "decode threads of a sharded replay (default 0: the main thread decodes; N: it only reads and copies records for N threads to decode, which measured slower on 2 CPUs)";
 
 function count(name: string) {
   return (v: string): number => {

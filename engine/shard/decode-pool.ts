@@ -33,6 +33,7 @@ import {
   STATS_WORDS,
   sharedRecords,
 } from "./decode-protocol.js";
+import { destroyPool, watchLoaded } from "./pool-destroy.js";
 import { ShardWorkerError } from "./protocol.js";
 import { shardOf } from "./shard-hash.js";
 
@@ -118,6 +119,8 @@ export class DecodePipeline {
   private readonly cap: number;
   private readonly dataBytes: number;
   private pool: Piscina | null = null;
+  /** Threads of the pool that finished loading (see pool-destroy.ts). */
+  private loaded: () => number = () => 0;
   private readonly rec: RecordBatch;
   private f = 0;
   private reader: CaptureReader | null = null;
@@ -191,6 +194,7 @@ export class DecodePipeline {
       recordTiming: false,
       workerData: wd,
     });
+    this.loaded = watchLoaded(this.pool);
   }
 
   /**
@@ -286,7 +290,7 @@ export class DecodePipeline {
     if (r !== null) await r.close();
     const p = this.pool;
     this.pool = null;
-    if (p !== null) await p.destroy();
+    if (p !== null) await destroyPool(p, this.loaded);
   }
 
   private failure(e: unknown, s: DecodeSlot): ShardWorkerError {

@@ -22,6 +22,7 @@ import type { ReplayOptions, ReplayResult } from "../replay.js";
 import type { ConntrackView } from "../stats/timeline.js";
 import { TickSchedule } from "../tick-schedule.js";
 import { DecodePipeline, type DecodeSlot } from "./decode-pool.js";
+import { destroyPool, watchLoaded } from "./pool-destroy.js";
 import {
   type FinishTask,
   MAX_SHARDS,
@@ -102,14 +103,17 @@ export interface ShardedReplayResult extends ReplayResult {
 }
 
 /**
- * Decode threads when not given: one per tracking thread, but only on CPUs the main thread and the
- * tracking threads leave free (0 on 2 CPUs: there the main thread decodes). Decode threads cost CPU (the
- * record copy, another isolate's JIT, cross-core traffic: ~50-60 ns/packet measured) and RSS, and pay off
- * only with a core of their own; where the threads already fill the CPUs, total CPU per packet sets the
- * speed (on 2 CPUs no wall-time gain was measurable, the CPU cost was, see docs/sharding.md).
+ * Decode threads when not given. With the main thread tracking (the default): none. Decode threads take
+ * decoding off the main thread but leave it the record copy into shared memory, which costs it about as much
+ * (bench5m full-size: read+copy 144 ns/packet against read+decode ~150), so the main thread, which also
+ * tracks, is not relieved, and the copy, another isolate's JIT and cross-core traffic cost CPU (~50-60
+ * ns/packet) and RSS (measured: 1 tracking thread + 1 decode thread 0.85 Mpps against 0.96 in-process).
+ * With workers only (mainTracks false): one per tracking thread, on CPUs the main and tracking threads
+ * leave (0 on 2 CPUs).
  */
 export function defaultDecodeThreads(threads: number, mainTracks = true): number {
-  return Math.max(0, Math.min(threads, os.availableParallelism() - threads - (mainTracks ? 0 : 1)));
+  if (mainTracks) return 0;
+  return Math.max(0, Math.min(threads, os.availableParallelism() - 1 - threads));
 }
 
 /**
@@ -396,18 +400,18 @@ export async function replaySharded(
     const workers = mainTracks ? threads - 1 : threads;
     const file = workers > 0 ? shardWorkerFile() : "";
     for (let w = 0; w < workers; w++) {
-      pools.push(
-        new Piscina({
-          filename: file,
-          minThreads: 1,
-          maxThreads: 1,
-          // Enough for every task in flight (never queued on the main thread, where a task could wait
-          // behind a main-thread shard blocked at the epoch barrier): the worker orders them by epoch.
-          concurrentTasksPerWorker: 1 << 16,
-          idleTimeout: 2 ** 31 - 1,
-          recordTiming: false,
-        }),
-      );
+      const pool = new Piscina({
+        filename: file,
+        minThreads: 1,
+        maxThreads: 1,
+        // Enough for every task in flight (never queued on the main thread, where a task could wait
+        // behind a main-thread shard blocked at the epoch barrier): the worker orders them by epoch.
+        concurrentTasksPerWorker: 1 << 16,
+        idleTimeout: 2 ** 31 - 1,
+        recordTiming: false,
+      });
+      const loaded = watchLoaded(pool);
+      pools.push({ run: (t) => pool.run(t), destroy: () => destroyPool(pool, loaded) });
     }
     if (mainTracks) pools.push(mainThreadRunner());
     await Promise.all(
