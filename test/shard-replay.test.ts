@@ -122,6 +122,28 @@ describe.skipIf(!built || !existsSync(corpus))("sharded replay on the corpus (--
       }
     }, 120_000);
   }
+
+  it("chain statistics per tick from both sample paths (per entry on a sparse table, per bucket on a dense one)", async () => {
+    const file = path.join(corpus, "tcp-echo-many-connections.pcap.gz");
+    // ~500 entries: on 16384 buckets every shard stays sparse (nodes * 8 < buckets: per-entry sampling), on
+    // 512 buckets dense (per-bucket sampling).
+    for (const [buckets, sparse] of [
+      [16384, true],
+      [512, false],
+    ] as const) {
+      const settings = resolveSettings({ nf_conntrack_buckets: buckets });
+      const a = await single(file, settings, "exact");
+      const counts = (JSON.parse(a.rows) as { count: number }[]).map((r) => r.count);
+      expect(Math.max(...counts)).toBeGreaterThan(400);
+      if (sparse) expect(Math.max(...counts) * 2 * 8).toBeLessThan(buckets);
+      else expect((Math.max(...counts) * 2 * 8) / 3).toBeGreaterThan(buckets); // each of 3 shards dense
+      for (const [threads, shards, mainTracks] of [
+        [1, 1, true],
+        [2, 3, true],
+      ] as const)
+        expectSame(a, await sharded(file, settings, "exact", threads, shards, 500, undefined, mainTracks));
+    }
+  }, 120_000);
 });
 
 describe.skipIf(!built || !existsSync(corpus))("sharded replay on every corpus capture", () => {

@@ -35,7 +35,7 @@ import {
   SYNC_ABORT,
   syncWords,
 } from "./protocol.js";
-import { MergedView } from "./sample.js";
+import { chainWords, MergedView } from "./sample.js";
 import { ShardRunner } from "./shard-runner.js";
 import { mergeShards } from "./snapshot.js";
 
@@ -208,7 +208,7 @@ export async function replaySharded(
   const colBufs = slots.map((s) => s.col.buffer as SharedArrayBuffer);
   const syncBuf = new SharedArrayBuffer(4 * syncWords(shards));
   const sync = new Int32Array(syncBuf);
-  const chainBuf = onTick ? new SharedArrayBuffer(4 * settings.buckets) : null;
+  const chainBuf = onTick ? new SharedArrayBuffer(4 * chainWords(settings.buckets)) : null;
   const view = new MergedView(chainBuf ? new Int32Array(chainBuf) : null);
 
   // The single-table driver's clock, mirrored: out-of-order rows are rewritten to the latest time seen so

@@ -6,6 +6,7 @@
  */
 import type { CtStatsCounters } from "../conntrack/ct-stats.js";
 import { newCtStats } from "../conntrack/ct-stats.js";
+import { H_HASH, HOT_WORDS } from "../conntrack/ct-store.js";
 import { IPS_ASSURED, IPS_SEEN_REPLY } from "../conntrack/l4proto.js";
 import type { Conntrack } from "../conntrack/nf-conntrack-in.js";
 import { type ConntrackView, EntryColumns, PROTO_INDEX, PROTO_NAMES, TCP_STATES } from "../stats/timeline.js";
@@ -16,6 +17,17 @@ import { addCounters } from "./snapshot.js";
 const GROUP_PROTO = new Uint8Array(PROTO_NAMES.length);
 for (let p = 255; p >= 0; p--) GROUP_PROTO[PROTO_INDEX[p]!] = p; // "other" gets protocol 0
 const N_TCP_STATES = TCP_STATES.length;
+
+/**
+ * The shared chain-length array of a tick (chainWords(buckets) int32 words): the shards' summed length per
+ * bucket at [0, buckets), then the number of buckets listed, then the list of buckets some shard made
+ * non-empty (each once: the shard whose add found 0 lists it). The main thread reads and clears only the
+ * listed buckets, so a tick costs what the tables hold, not what the hash table size is (a fine tick grid
+ * over a long, sparse capture was O(buckets) per tick on every thread).
+ */
+export function chainWords(buckets: number): number {
+  return 2 * buckets + 1;
+}
 
 /** Counts one shard's table at u32 jiffies `now` into v (length S_LEN) and adds chain lengths into chains. */
 export function sampleShard(ct: Conntrack, now: number, v: Float64Array, chains: Int32Array | null): void {
@@ -37,12 +49,25 @@ export function sampleShard(ct: Conntrack, now: number, v: Float64Array, chains:
     if (g === 0 && s.state[e]! < N_TCP_STATES) v[S_TCP + s.state[e]!]!++;
   }
   if (chains === null) return;
+  const nb = table.buckets;
+  if (table.nodes * 8 < nb) {
+    // Few entries: each linked node adds 1 to its bucket (the bucket of its stored hash), O(entries).
+    const hot = s.hot;
+    for (let e = 0; e < inUse.length; e++) {
+      if (inUse[e] !== 1 || !table.isLinked(e)) continue;
+      for (let d = 0; d < 2; d++) {
+        const b = table.bucketOf(hot[e * HOT_WORDS + H_HASH + 2 * d]!);
+        if (Atomics.add(chains, b, 1) === 0) chains[nb + 1 + Atomics.add(chains, nb, 1)] = b;
+      }
+    }
+    return;
+  }
   // The table keeps each bucket's length (chainLen): one sequential pass instead of walking every chain,
   // whose random loads cost ~300 ns/packet of worker time on a 200k-entry table with a tick every 10 s.
   const len = table.chainLen;
-  for (let b = 0; b < table.buckets; b++) {
+  for (let b = 0; b < nb; b++) {
     const n = len[b]!;
-    if (n > 0) Atomics.add(chains, b, n);
+    if (n > 0 && Atomics.add(chains, b, n) === 0) chains[nb + 1 + Atomics.add(chains, nb, 1)] = b;
   }
 }
 
@@ -123,22 +148,22 @@ export class MergedView implements ConntrackView {
     return { ...this.chainSummary };
   }
 
-  /** Reads the shards' summed chain lengths and clears them for the next tick (one pass). */
+  /** Reads the shards' summed chain lengths of the listed buckets and clears them for the next tick. */
   takeChains(): void {
     const c = this.chains;
     if (c === null) return;
-    let used = 0;
+    const nb = (c.length - 1) >> 1;
+    const listed = c[nb]!;
     let maxLen = 0;
     let nodes = 0;
-    for (let b = 0; b < c.length; b++) {
+    for (let k = 0; k < listed; k++) {
+      const b = c[nb + 1 + k]!;
       const n = c[b]!;
-      if (n > 0) {
-        c[b] = 0;
-        used++;
-        nodes += n;
-        if (n > maxLen) maxLen = n;
-      }
+      c[b] = 0;
+      nodes += n;
+      if (n > maxLen) maxLen = n;
     }
-    this.chainSummary = { buckets: c.length, used, maxLen, meanLen: used > 0 ? nodes / used : 0 };
+    c[nb] = 0;
+    this.chainSummary = { buckets: nb, used: listed, maxLen, meanLen: listed > 0 ? nodes / listed : 0 };
   }
 }
