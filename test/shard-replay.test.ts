@@ -16,6 +16,7 @@ import { Conntrack } from "../engine/conntrack/nf-conntrack-in.js";
 import { type CtSettings, resolveSettings } from "../engine/conntrack/settings.js";
 import { L4_HDR_OK, L4_TUPLE_OK, NFPROTO_IPV4, PacketBatch, PK_IP } from "../engine/decode/packet-batch.js";
 import { type ReplayResult, replayCaptures } from "../engine/replay.js";
+import { shardPlan } from "../engine/shard/cli.js";
 import {
   defaultShards,
   replaySharded,
@@ -390,6 +391,17 @@ describe("countOthers: the core's global-count hook", () => {
 });
 
 describe("shard placement", () => {
+  it("CLI plan: --threads 0/1 alone stay in-process; otherwise the main thread + workers, 2N-1 shards", () => {
+    expect(shardPlan({})).toBeNull();
+    expect(shardPlan({ threads: 0 })).toBeNull();
+    expect(shardPlan({ threads: 1 })).toBeNull();
+    expect(shardPlan({ threads: 1, shards: 1 })).toBeNull();
+    expect(shardPlan({ threads: 1, shards: 3 })).toEqual({ threads: 1, shards: 3, decodeThreads: 0 });
+    expect(shardPlan({ threads: 2 })).toEqual({ threads: 2, shards: 3, decodeThreads: 0 });
+    expect(shardPlan({ threads: 3, decodeThreads: 1 })).toEqual({ threads: 3, shards: 5, decodeThreads: 1 });
+    expect(shardPlan({ threads: 4, shards: 2 })).toEqual({ threads: 2, shards: 2, decodeThreads: 0 });
+  });
+
   it("main thread + workers: 2T-1 default shards, one on the main thread, two per worker", () => {
     // [threads, shards, mainTracks, owners (index threads-1 = the main thread when it tracks)]
     const cases: [number, number, boolean, number[]][] = [

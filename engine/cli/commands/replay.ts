@@ -127,7 +127,7 @@ export function register(program: Command): void {
     .option("-q, --quiet", "no summary lines")
     .option(
       "--threads <n>",
-      "track on N threads: the main thread (which also reads and decodes) and N-1 worker threads (default with --shards: available CPUs); 0 = in-process, one table",
+      "track on N threads: the main thread (which also reads and decodes) and N-1 worker threads (default with --shards: available CPUs); 0 or 1 without --shards = in-process, one table",
       int("--threads"),
     )
     .option(
