@@ -6,7 +6,6 @@
  */
 import type { CtStatsCounters } from "../conntrack/ct-stats.js";
 import { newCtStats } from "../conntrack/ct-stats.js";
-import { H_HASH, HOT_WORDS } from "../conntrack/ct-store.js";
 import { IPS_ASSURED, IPS_SEEN_REPLY } from "../conntrack/l4proto.js";
 import type { Conntrack } from "../conntrack/nf-conntrack-in.js";
 import { type ConntrackView, EntryColumns, PROTO_INDEX, PROTO_NAMES, TCP_STATES } from "../stats/timeline.js";
@@ -52,11 +51,10 @@ export function sampleShard(ct: Conntrack, now: number, v: Float64Array, chains:
   const nb = table.buckets;
   if (table.nodes * 8 < nb) {
     // Few entries: each linked node adds 1 to its bucket (the bucket of its stored hash), O(entries).
-    const hot = s.hot;
     for (let e = 0; e < inUse.length; e++) {
       if (inUse[e] !== 1 || !table.isLinked(e)) continue;
       for (let d = 0; d < 2; d++) {
-        const b = table.bucketOf(hot[e * HOT_WORDS + H_HASH + 2 * d]!);
+        const b = table.bucketOf(table.hashOf(2 * e + d));
         if (Atomics.add(chains, b, 1) === 0) chains[nb + 1 + Atomics.add(chains, nb, 1)] = b;
       }
     }
