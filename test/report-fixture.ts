@@ -1,8 +1,31 @@
 /** Test fixtures for stats/report tests: a controllable table and a replay report built through the real code. */
 
+import {
+  PROTO_INDEX,
+  TALLY_ASSURED,
+  TALLY_EXPIRED,
+  TALLY_LEN,
+  TALLY_LIVE,
+  TALLY_PROTO,
+  TALLY_TCP,
+  TALLY_UNREPLIED,
+} from "../engine/conntrack/tally.js";
+import { TCP_STATE_NAMES } from "../engine/conntrack/tcp-states.js";
 import { buildReplayReport, type ReplayReport } from "../engine/report/model.js";
 import { MemoryModel, SLAB_PRESETS } from "../engine/stats/memory.js";
-import { type ConntrackView, EntryColumns, Timeline } from "../engine/stats/timeline.js";
+import { type ConntrackView, Timeline } from "../engine/stats/timeline.js";
+
+/** Entry fields as plain columns. */
+class EntryColumns {
+  readonly status: Uint32Array;
+  readonly state: Uint8Array;
+  readonly l4proto: Uint8Array;
+  constructor(capacity: number) {
+    this.status = new Uint32Array(capacity);
+    this.state = new Uint8Array(capacity);
+    this.l4proto = new Uint8Array(capacity);
+  }
+}
 
 /** A small table under test control: entries with proto, TCP state, status bits and an expiry time (s). */
 export class FakeTable implements ConntrackView {
@@ -38,15 +61,19 @@ export class FakeTable implements ConntrackView {
     this.inTable.delete(ct);
     this.stats.delete!++;
   }
-  forEachEntry(cb: (ct: number) => void): void {
+  /** Counted entry by entry, independently of engine/conntrack/tally.ts's loop. */
+  tally(t: number, v: Float64Array): void {
     this.scans++;
-    for (const ct of this.inTable) cb(ct);
-  }
-  isExpired(ct: number, now: number): boolean {
-    return this.expiry[ct]! * 100 <= now;
-  }
-  jiffiesAt(t: number): number {
-    return t * 100;
+    v.fill(0, 0, TALLY_LEN);
+    for (const ct of this.inTable) {
+      v[this.expiry[ct]! <= t ? TALLY_EXPIRED : TALLY_LIVE]!++;
+      const st = this.store.status[ct]!;
+      if (st & 4) v[TALLY_ASSURED]!++; // IPS_ASSURED
+      if ((st & 2) === 0) v[TALLY_UNREPLIED]!++; // IPS_SEEN_REPLY
+      const g = PROTO_INDEX[this.store.l4proto[ct]!]!;
+      v[TALLY_PROTO + g]!++;
+      if (g === 0 && this.store.state[ct]! < TCP_STATE_NAMES.length) v[TALLY_TCP + this.store.state[ct]!]!++;
+    }
   }
   chainStats() {
     return { buckets: 1024, used: this.inTable.size, maxLen: this.inTable.size > 2 ? 2 : 1, meanLen: 1 };

@@ -126,21 +126,28 @@ describe.skipIf(!built || !existsSync(corpus))("sharded replay on the corpus (--
 
   it("chain statistics per tick from both sample paths (per entry on a sparse table, per bucket on a dense one)", async () => {
     const file = path.join(corpus, "tcp-echo-many-connections.pcap.gz");
-    // ~500 entries: on 16384 buckets every shard stays sparse (nodes * 8 < buckets: per-entry sampling), on
-    // 512 buckets dense (per-bucket sampling).
-    for (const [buckets, sparse] of [
-      [16384, true],
-      [512, false],
+    // ~500 entries (~1000 nodes): on 16384 buckets every thread's region stays sparse (its nodes * 8 <
+    // buckets: a list of node buckets), on 512 buckets dense (per-bucket lengths); on 4096 the main
+    // thread's shard (a third of the nodes) lists while the worker's two shards write lengths, so the
+    // merge meets both kinds in one tick.
+    for (const [buckets, kind] of [
+      [16384, "sparse"],
+      [512, "dense"],
+      [4096, "mixed"],
     ] as const) {
       const settings = resolveSettings({ nf_conntrack_buckets: buckets });
       const a = await single(file, settings, "exact");
       const counts = (JSON.parse(a.rows) as { count: number }[]).map((r) => r.count);
-      expect(Math.max(...counts)).toBeGreaterThan(400);
-      if (sparse) expect(Math.max(...counts) * 2 * 8).toBeLessThan(buckets);
-      else expect((Math.max(...counts) * 2 * 8) / 3).toBeGreaterThan(buckets); // each of 3 shards dense
+      const nodes = Math.max(...counts) * 2;
+      expect(nodes).toBeGreaterThan(800);
+      if (kind === "sparse") expect(nodes * 8).toBeLessThan(buckets);
+      else if (kind === "dense") expect((nodes * 8) / 3).toBeGreaterThan(buckets);
+      else expect((nodes * 8) / 3 < buckets && (nodes * 2 * 8) / 3 > buckets).toBe(true);
       for (const [threads, shards, mainTracks] of [
         [1, 1, true],
         [2, 3, true],
+        [3, 5, true],
+        [2, 4, false],
       ] as const)
         expectSame(a, await sharded(file, settings, "exact", threads, shards, 500, undefined, mainTracks));
     }

@@ -51,6 +51,7 @@ import { icmpIsError } from "./proto-icmp.js";
 import { icmpv6IsUntracked } from "./proto-icmpv6.js";
 import type { CtSettings } from "./settings.js";
 import { CtTable, NIL } from "./table.js";
+import { tallyEntries } from "./tally.js";
 import { TRACKERS } from "./trackers.js";
 import {
   hashTuple,
@@ -662,6 +663,11 @@ export class Conntrack implements CtContext, GcHost {
     if ((st & IPS_DYING) !== 0) return;
     if ((st & IPS_CONFIRMED) !== 0 && this.table.isLinked(ct)) this.deleteEntry(ct);
     else store.setStatus(ct, st | IPS_DYING); // unconfirmed: confirm will fail (insert_failed)
+  }
+
+  /** The stats timeline's tick sample (ConntrackView): entries counted at capture time tSec. */
+  tally(tSec: number, v: Float64Array): void {
+    tallyEntries(this.table, this.jiffiesAt(tSec), v, 0);
   }
 
   forEachEntry(cb: (ct: number) => void): void {

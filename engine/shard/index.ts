@@ -208,8 +208,19 @@ export async function replaySharded(
   const colBufs = slots.map((s) => s.col.buffer as SharedArrayBuffer);
   const syncBuf = new SharedArrayBuffer(4 * syncWords(shards));
   const sync = new Int32Array(syncBuf);
-  const chainBuf = onTick ? new SharedArrayBuffer(4 * chainWords(settings.buckets)) : null;
-  const view = new MergedView(chainBuf ? new Int32Array(chainBuf) : null);
+  // Each tracking thread's shards (pool w: the workers, then the main thread with mainTracks); only the
+  // threads that own shards take part in a tick's chain merge, each with a region of its own.
+  const owned = Array.from({ length: threads }, (_, w) =>
+    Array.from({ length: shards }, (_, s) => s).filter(
+      (s) => shardOwner(s, shards, threads, mainTracks) === w,
+    ),
+  );
+  const chainThread = owned.map((list, w) =>
+    list.length > 0 ? owned.slice(0, w).filter((l) => l.length > 0).length : -1,
+  );
+  const chainThreads = owned.filter((l) => l.length > 0).length;
+  const chainBuf = onTick ? new SharedArrayBuffer(4 * chainWords(settings.buckets, chainThreads)) : null;
+  const view = new MergedView(chainBuf ? new Int32Array(chainBuf) : null, settings.buckets);
 
   // The single-table driver's clock, mirrored: out-of-order rows are rewritten to the latest time seen so
   // every shard handles them at the time one table would (the kernel's clock never goes back).
@@ -349,7 +360,6 @@ export async function replaySharded(
     waitMs += performance.now() - w0;
     samples.sort((a, b) => a.shard - b.shard);
     view.load(samples);
-    view.takeChains();
     onTick!(o.at, view);
     ticks.fired(o.at);
     // Rows up to the bound were handed out as lying before the next tick: a bug if they did not.
@@ -418,9 +428,7 @@ export async function replaySharded(
       pools.map((pool, w) =>
         pool.run({
           op: "init",
-          shards: Array.from({ length: shards }, (_, s) => s).filter(
-            (s) => shardOwner(s, shards, threads, mainTracks) === w,
-          ),
+          shards: owned[w]!,
           totalShards: shards,
           settings,
           gc,
@@ -431,6 +439,8 @@ export async function replaySharded(
           batchCapacity: cap,
           sync: syncBuf,
           chains: chainBuf,
+          chainThread: chainThread[w]!,
+          chainThreads,
           lockstep,
           ...(opts.failAtPacket !== undefined ? { failAtPacket: opts.failAtPacket } : {}),
         }),

@@ -6,6 +6,7 @@
 import type { CtStateCounters, CtStatsCounters } from "../conntrack/ct-stats.js";
 import type { GcMode } from "../conntrack/gc.js";
 import type { CtSettings } from "../conntrack/settings.js";
+import { TALLY_LEN } from "../conntrack/tally.js";
 
 /** A worker thread failed (a bug): where in the capture it happened. */
 export class ShardWorkerError extends Error {
@@ -53,8 +54,11 @@ export interface InitTask {
   batchCapacity: number;
   /** Barrier + per-epoch shard counts (see SYNC_*). */
   sync: SharedArrayBuffer;
-  /** Per-bucket chain lengths summed over shards at a tick (null: no timeline). */
+  /** Per-thread chain-length regions of a tick (null: no timeline; see sample.ts). */
   chains: SharedArrayBuffer | null;
+  /** This thread's region in `chains`, and the number of regions (tracking threads that own shards). */
+  chainThread: number;
+  chainThreads: number;
   /** Shards wait for each other at every epoch (needed when nf_conntrack_max is finite). */
   lockstep: boolean;
   /** Test hook: throw while processing this capture packet number (fault injection). */
@@ -87,15 +91,10 @@ export interface FinishTask {
 
 export type ShardTask = InitTask | RunTask | FinishTask;
 
-/** Sample vector layout (per shard, summed by the main thread). */
+/** Sample vector layout (per shard, summed by the main thread): the count, then the tally. */
 export const S_COUNT = 0;
-export const S_LIVE = 1;
-export const S_EXPIRED = 2;
-export const S_ASSURED = 3;
-export const S_UNREPLIED = 4;
-export const S_PROTO = 5; // 8 protocol groups (stats/timeline.ts PROTO_NAMES order)
-export const S_TCP = S_PROTO + 8; // 10 TCP states
-export const S_LEN = S_TCP + 10;
+export const S_TALLY = 1; // TALLY_LEN numbers (engine/conntrack/tally.ts)
+export const S_LEN = S_TALLY + TALLY_LEN;
 
 export interface ShardSample {
   shard: number;

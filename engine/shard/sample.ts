@@ -1,92 +1,160 @@
 /**
- * Timeline samples of a sharded table. Each shard counts its entries by the same marginals the stats
- * timeline reads (live/expired, ASSURED, UNREPLIED, protocol group, TCP state) and adds its chain lengths
- * per bucket into one shared array; the main thread sums the shards and hands the timeline a ConntrackView
- * with exactly those totals (MergedView), so a sharded timeline row equals the single-table one.
+ * Timeline samples of a sharded table. Each shard tallies its entries by the marginals the stats timeline
+ * reads (engine/conntrack/tally.ts) and each tracking thread writes its shards' chain lengths into its own
+ * region of one shared array; the thread that writes last merges the regions (one table's chains are the
+ * shards' summed per-bucket lengths). The main thread sums the tallies and hands the timeline a
+ * ConntrackView with exactly those totals (MergedView), so a sharded timeline row equals the single-table
+ * one.
  */
 import type { CtStatsCounters } from "../conntrack/ct-stats.js";
 import { newCtStats } from "../conntrack/ct-stats.js";
-import { IPS_ASSURED, IPS_SEEN_REPLY } from "../conntrack/l4proto.js";
 import type { Conntrack } from "../conntrack/nf-conntrack-in.js";
-import { type ConntrackView, EntryColumns, PROTO_INDEX, PROTO_NAMES, TCP_STATES } from "../stats/timeline.js";
-import { S_ASSURED, S_COUNT, S_EXPIRED, S_LEN, S_LIVE, S_PROTO, S_TCP, S_UNREPLIED } from "./protocol.js";
+import type { CtTable } from "../conntrack/table.js";
+import { TALLY_LEN, tallyEntries } from "../conntrack/tally.js";
+import type { ConntrackView } from "../stats/timeline.js";
+import { S_COUNT, S_LEN, S_TALLY } from "./protocol.js";
 import { addCounters } from "./snapshot.js";
 
-/** A protocol number for each timeline protocol group (the inverse of PROTO_INDEX, used to rebuild a view). */
-const GROUP_PROTO = new Uint8Array(PROTO_NAMES.length);
-for (let p = 255; p >= 0; p--) GROUP_PROTO[PROTO_INDEX[p]!] = p; // "other" gets protocol 0
-const N_TCP_STATES = TCP_STATES.length;
-
 /**
- * The shared chain-length array of a tick (chainWords(buckets) int32 words): the shards' summed length per
- * bucket at [0, buckets), then the number of buckets listed, then the list of buckets some shard made
- * non-empty (each once: the shard whose add found 0 lists it). The main thread reads and clears only the
- * listed buckets, so a tick costs what the tables hold, not what the hash table size is (a fine tick grid
- * over a long, sparse capture was O(buckets) per tick on every thread).
+ * The shared chain array of a tick: a header (regions written so far, and the merged used buckets, longest
+ * chain and node total), then per tracking thread a region of 1 + buckets int32 words: -1 and the summed
+ * lengths of its shards per bucket (dense), or n >= 0 and n bucket numbers, one per linked node (sparse:
+ * a thread whose tables hold few nodes lists them instead of writing every bucket).
+ * Each thread writes only its own region, with plain stores, and the last one merges: both threads adding
+ * into one array with Atomics made every bucket's cache line travel between the cores (~10 ms a tick).
  */
-export function chainWords(buckets: number): number {
-  return 2 * buckets + 1;
+const CH_ARRIVALS = 0;
+const CH_USED = 1;
+const CH_MAX = 2;
+const CH_NODES = 3;
+const CH_HDR = 4;
+
+export function chainWords(buckets: number, threads: number): number {
+  return CH_HDR + threads * (buckets + 1);
 }
 
-/** Counts one shard's table at u32 jiffies `now` into v (length S_LEN) and adds chain lengths into chains. */
-export function sampleShard(ct: Conntrack, now: number, v: Float64Array, chains: Int32Array | null): void {
-  v.fill(0);
+/** Counts one shard's table at u32 jiffies `now` into v (length S_LEN). */
+export function sampleShard(ct: Conntrack, now: number, v: Float64Array): void {
   v[S_COUNT] = ct.count;
-  const table = ct.table;
-  const s = table.store;
-  // inUse (one byte per entry) skips free slots before the link check reads the hot record.
-  const inUse = table.inUse;
-  for (let e = 0; e < inUse.length; e++) {
-    if (inUse[e] !== 1 || !table.isLinked(e)) continue;
-    if (ct.isExpired(e, now)) v[S_EXPIRED]!++;
-    else v[S_LIVE]!++;
-    const st = s.statusOf(e);
-    if ((st & IPS_ASSURED) !== 0) v[S_ASSURED]!++;
-    if ((st & IPS_SEEN_REPLY) === 0) v[S_UNREPLIED]!++;
-    const g = PROTO_INDEX[s.l4proto[e]!]!;
-    v[S_PROTO + g]!++;
-    if (g === 0 && s.state[e]! < N_TCP_STATES) v[S_TCP + s.state[e]!]!++;
+  tallyEntries(ct.table, now, v, S_TALLY);
+}
+
+/** One tracking thread's writer of its chain region (and the merge, when it is the last to write). */
+export class ChainSampler {
+  private readonly base: number;
+  /** Merge scratch: summed lengths (all zero between merges) and the buckets listed regions touched. */
+  private readonly acc: Int32Array;
+  private readonly touched: Int32Array;
+
+  constructor(
+    private readonly chains: Int32Array,
+    private readonly buckets: number,
+    thread: number,
+    private readonly threads: number,
+  ) {
+    this.base = CH_HDR + thread * (buckets + 1);
+    this.acc = new Int32Array(buckets);
+    this.touched = new Int32Array(buckets);
   }
-  if (chains === null) return;
-  const nb = table.buckets;
-  if (table.nodes * 8 < nb) {
-    // Few entries: each linked node adds 1 to its bucket (the bucket of its stored hash), O(entries).
-    for (let e = 0; e < inUse.length; e++) {
-      if (inUse[e] !== 1 || !table.isLinked(e)) continue;
-      for (let d = 0; d < 2; d++) {
-        const b = table.bucketOf(table.hashOf(2 * e + d));
-        if (Atomics.add(chains, b, 1) === 0) chains[nb + 1 + Atomics.add(chains, nb, 1)] = b;
+
+  /** Writes the chain lengths of this thread's tables (all with `buckets` buckets); merges if last. */
+  sample(tables: readonly CtTable[]): void {
+    const c = this.chains;
+    const nb = this.buckets;
+    const r = this.base + 1;
+    let nodes = 0;
+    for (const t of tables) nodes += t.nodes;
+    if (nodes * 8 < nb) {
+      // Few nodes: list each linked node's bucket (the bucket of its stored hash), O(entries).
+      let n = 0;
+      for (const t of tables) {
+        const inUse = t.inUse;
+        for (let e = 0; e < inUse.length; e++) {
+          if (inUse[e] !== 1 || !t.isLinked(e)) continue;
+          c[r + n++] = t.bucketOf(t.hashOf(2 * e));
+          c[r + n++] = t.bucketOf(t.hashOf(2 * e + 1));
+        }
+      }
+      c[this.base] = n;
+    } else {
+      // The tables keep each bucket's length (chainLen): copied, then added, sequentially.
+      c[this.base] = -1;
+      c.set(tables[0]!.chainLen, r);
+      for (let k = 1; k < tables.length; k++) {
+        const len = tables[k]!.chainLen;
+        for (let b = 0; b < nb; b++) c[r + b]! += len[b]!;
       }
     }
-    return;
+    // Seq-cst: every region written before this add is visible to the thread whose add comes last.
+    if ((Atomics.add(c, CH_ARRIVALS, 1) + 1) % this.threads === 0) this.merge();
   }
-  // The table keeps each bucket's length (chainLen): one sequential pass instead of walking every chain,
-  // whose random loads cost ~300 ns/packet of worker time on a 200k-entry table with a tick every 10 s.
-  const len = table.chainLen;
-  for (let b = 0; b < nb; b++) {
-    const n = len[b]!;
-    if (n > 0 && Atomics.add(chains, b, n) === 0) chains[nb + 1 + Atomics.add(chains, nb, 1)] = b;
+
+  /** Sums the regions of every thread into the header's used / longest / nodes. */
+  private merge(): void {
+    const c = this.chains;
+    const nb = this.buckets;
+    const acc = this.acc;
+    const touched = this.touched;
+    let listed = 0;
+    let dense = 0;
+    for (let t = 0; t < this.threads; t++) {
+      const base = CH_HDR + t * (nb + 1);
+      const n = c[base]!;
+      if (n < 0) {
+        dense++;
+        continue;
+      }
+      for (let k = 0; k < n; k++) {
+        const b = c[base + 1 + k]!;
+        if (acc[b]++ === 0) touched[listed++] = b;
+      }
+    }
+    let used = 0;
+    let max = 0;
+    let nodes = 0;
+    if (dense === 0) {
+      for (let k = 0; k < listed; k++) {
+        const b = touched[k]!;
+        const n = acc[b]!;
+        acc[b] = 0;
+        nodes += n;
+        if (n > max) max = n;
+      }
+      used = listed;
+    } else {
+      for (let t = 0; t < this.threads; t++) {
+        const base = CH_HDR + t * (nb + 1);
+        if (c[base]! >= 0) continue;
+        for (let b = 0; b < nb; b++) acc[b]! += c[base + 1 + b]!;
+      }
+      for (let b = 0; b < nb; b++) {
+        const n = acc[b]!;
+        if (n === 0) continue;
+        acc[b] = 0;
+        used++;
+        nodes += n;
+        if (n > max) max = n;
+      }
+    }
+    Atomics.store(c, CH_USED, used);
+    Atomics.store(c, CH_MAX, max);
+    Atomics.store(c, CH_NODES, nodes);
   }
 }
 
-/**
- * A ConntrackView whose entries are synthetic: entry k carries the k-th unit of each marginal total, so a
- * scan that counts entries by those marginals (the timeline's) gets the shards' sums. Buffers are reused.
- */
+/** The merged tick sample of every shard, as the ConntrackView the timeline reads. Buffers are reused. */
 export class MergedView implements ConntrackView {
   count = 0;
   stats: CtStatsCounters = newCtStats();
-  store = new EntryColumns(0);
-  private n = 0;
-  private expired = 0;
   private readonly sum = new Float64Array(S_LEN);
-  private readonly chains: Int32Array | null;
+  private chainSummary = { buckets: 0, used: 0, maxLen: 0, meanLen: 0 };
 
-  constructor(chains: Int32Array | null) {
-    this.chains = chains;
-  }
+  constructor(
+    private readonly chains: Int32Array | null,
+    private readonly buckets: number,
+  ) {}
 
-  /** Sums the shards' samples and rebuilds the synthetic entries. */
+  /** Sums the shards' samples and takes the merged chain statistics. */
   load(samples: readonly { v: Float64Array; stats: CtStatsCounters }[]): void {
     const sum = this.sum;
     sum.fill(0);
@@ -97,71 +165,25 @@ export class MergedView implements ConntrackView {
     }
     this.stats = stats;
     this.count = sum[S_COUNT]!;
-    const n = sum[S_LIVE]! + sum[S_EXPIRED]!;
-    this.n = n;
-    this.expired = sum[S_EXPIRED]!;
-    if (this.store.status.length < n) {
-      const cap = Math.max(n, this.store.status.length * 2);
-      this.store = new EntryColumns(cap);
-    }
-    const { status, state, l4proto } = this.store;
-    const assured = sum[S_ASSURED]!;
-    const unreplied = sum[S_UNREPLIED]!;
-    for (let e = 0; e < n; e++)
-      status[e] = (e < assured ? IPS_ASSURED : 0) | (e < unreplied ? 0 : IPS_SEEN_REPLY);
-    let e = 0;
-    let tcpState = 0;
-    let tcpLeft = sum[S_TCP]!;
-    for (let g = 0; g < 8; g++) {
-      for (let k = 0; k < sum[S_PROTO + g]!; k++, e++) {
-        l4proto[e] = GROUP_PROTO[g]!;
-        state[e] = 0;
-        if (g !== 0) continue;
-        while (tcpLeft === 0 && tcpState < N_TCP_STATES - 1) tcpLeft = sum[S_TCP + ++tcpState]!;
-        if (tcpLeft > 0) {
-          state[e] = tcpState;
-          tcpLeft--;
-        } else state[e] = N_TCP_STATES; // beyond the named states (not counted, like the timeline does)
-      }
-    }
+    const c = this.chains;
+    if (c === null) return;
+    const used = Atomics.load(c, CH_USED);
+    const nodes = Atomics.load(c, CH_NODES);
+    this.chainSummary = {
+      buckets: this.buckets,
+      used,
+      maxLen: Atomics.load(c, CH_MAX),
+      meanLen: used > 0 ? nodes / used : 0,
+    };
   }
 
-  forEachEntry(cb: (ct: number) => void): void {
-    for (let e = 0; e < this.n; e++) cb(e);
+  /** The shards' summed tally (tSec is the tick they sampled at). */
+  tally(_tSec: number, v: Float64Array): void {
+    for (let k = 0; k < TALLY_LEN; k++) v[k] = this.sum[S_TALLY + k]!;
   }
-
-  /** Synthetic entries [0, expired) are the expired ones; jiffiesAt is irrelevant to them. */
-  isExpired(ct: number, _nowJiffies: number): boolean {
-    return ct < this.expired;
-  }
-
-  jiffiesAt(_tSec: number): number {
-    return 0;
-  }
-
-  private chainSummary = { buckets: 0, used: 0, maxLen: 0, meanLen: 0 };
 
   /** Chain statistics of the summed per-bucket lengths (equal to one table's with the same seed). */
   chainStats(): { buckets: number; used: number; maxLen: number; meanLen: number } {
     return { ...this.chainSummary };
-  }
-
-  /** Reads the shards' summed chain lengths of the listed buckets and clears them for the next tick. */
-  takeChains(): void {
-    const c = this.chains;
-    if (c === null) return;
-    const nb = (c.length - 1) >> 1;
-    const listed = c[nb]!;
-    let maxLen = 0;
-    let nodes = 0;
-    for (let k = 0; k < listed; k++) {
-      const b = c[nb + 1 + k]!;
-      const n = c[b]!;
-      c[b] = 0;
-      nodes += n;
-      if (n > maxLen) maxLen = n;
-    }
-    c[nb] = 0;
-    this.chainSummary = { buckets: nb, used: listed, maxLen, meanLen: listed > 0 ? nodes / listed : 0 };
   }
 }

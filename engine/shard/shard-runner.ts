@@ -22,7 +22,7 @@ import {
   syncPeak,
   syncRows,
 } from "./protocol.js";
-import { sampleShard } from "./sample.js";
+import { ChainSampler, sampleShard } from "./sample.js";
 import { packEntries } from "./snapshot.js";
 
 interface Shard {
@@ -44,7 +44,7 @@ export class ShardRunner {
   /** 1 for the shard ids this thread owns (indexed by shard byte; 255 = skipped rows). */
   private ownShard = new Uint8Array(256);
   private sync: Int32Array = new Int32Array(0);
-  private chains: Int32Array | null = null;
+  private chains: ChainSampler | null = null;
   private started = false;
   /** Time this thread spent in run tasks and, inside them, waiting at the epoch barrier (ms). */
   private busyMs = 0;
@@ -103,7 +103,10 @@ export class ShardRunner {
     this.batches = t.batches.map((b) => new PacketBatch(t.batchCapacity, b));
     this.shardCols = t.shardCols.map((b) => new Uint8Array(b));
     this.sync = new Int32Array(t.sync);
-    this.chains = t.chains ? new Int32Array(t.chains) : null;
+    this.chains =
+      t.chains && t.shards.length > 0
+        ? new ChainSampler(new Int32Array(t.chains), t.settings.buckets, t.chainThread, t.chainThreads)
+        : null;
     this.started = false;
     this.busyMs = 0;
     this.barrierMs = 0;
@@ -217,9 +220,10 @@ export class ShardRunner {
       for (const sh of this.shards) {
         sh.ct.advanceTo(t.tick);
         const v = new Float64Array(S_LEN);
-        sampleShard(sh.ct, sh.ct.jiffiesAt(t.tick), v, this.chains);
+        sampleShard(sh.ct, sh.ct.jiffiesAt(t.tick), v);
         out.push({ shard: sh.id, v, stats: { ...sh.ct.stats } });
       }
+      this.chains?.sample(this.shards.map((sh) => sh.ct.table));
     }
     if (lockstep) {
       const base = SYNC_COUNTS + (t.epoch & 1) * total;

@@ -5,7 +5,16 @@
  * counters (per-interval numbers are their differences), hash chain lengths. Rows live in one growable
  * Float64Array; a tick allocates nothing per entry.
  */
-import { IPS_ASSURED, IPS_SEEN_REPLY } from "../conntrack/l4proto.js";
+import {
+  PROTO_NAMES,
+  TALLY_ASSURED,
+  TALLY_EXPIRED,
+  TALLY_LEN,
+  TALLY_LIVE,
+  TALLY_PROTO,
+  TALLY_TCP,
+  TALLY_UNREPLIED,
+} from "../conntrack/tally.js";
 import { TCP_STATE_NAMES } from "../conntrack/tcp-states.js";
 import type { MemoryModel } from "./memory.js";
 
@@ -13,52 +22,15 @@ import type { MemoryModel } from "./memory.js";
 export interface ConntrackView {
   readonly count: number;
   readonly stats: Readonly<Record<TickCounter, number>>;
-  readonly store: EntryFields;
-  forEachEntry(cb: (ct: number) => void): void;
-  isExpired(ct: number, nowJiffies: number): boolean;
-  jiffiesAt(tSec: number): number;
+  /**
+   * The entries linked in the table at capture time tSec counted by the tally marginals (live / expired,
+   * ASSURED, UNREPLIED, protocol group, TCP state) into v[0, TALLY_LEN) (engine/conntrack/tally.ts).
+   */
+  tally(tSec: number, v: Float64Array): void;
   chainStats(): { buckets: number; used: number; maxLen: number; meanLen: number };
 }
 
-/** The per-entry fields a timeline scan reads (a CtStore's record words, or plain columns). */
-export interface EntryFields {
-  statusOf(ct: number): number;
-  stateOf(ct: number): number;
-  l4protoOf(ct: number): number;
-}
-
-/** EntryFields kept as one column per field (synthetic and test views). */
-export class EntryColumns implements EntryFields {
-  readonly status: Uint32Array;
-  readonly state: Uint8Array;
-  readonly l4proto: Uint8Array;
-  constructor(capacity: number) {
-    this.status = new Uint32Array(capacity);
-    this.state = new Uint8Array(capacity);
-    this.l4proto = new Uint8Array(capacity);
-  }
-  statusOf(ct: number): number {
-    return this.status[ct]!;
-  }
-  stateOf(ct: number): number {
-    return this.state[ct]!;
-  }
-  l4protoOf(ct: number): number {
-    return this.l4proto[ct]!;
-  }
-}
-
-/** Protocol groups, as conntrack -L names them. */
-export const PROTO_NAMES = ["tcp", "udp", "udplite", "icmp", "icmpv6", "gre", "sctp", "other"] as const;
-/** Protocol number -> index into PROTO_NAMES. */
-export const PROTO_INDEX = new Uint8Array(256).fill(7);
-PROTO_INDEX[6] = 0;
-PROTO_INDEX[17] = 1;
-PROTO_INDEX[136] = 2;
-PROTO_INDEX[1] = 3;
-PROTO_INDEX[58] = 4;
-PROTO_INDEX[47] = 5;
-PROTO_INDEX[132] = 6;
+export { PROTO_INDEX, PROTO_NAMES } from "../conntrack/tally.js";
 
 /** tcp_conntrack_names[] (TCP_CONNTRACK_NONE..SYN_SENT2); index = store.state of a TCP entry. */
 export const TCP_STATES = TCP_STATE_NAMES;
@@ -167,13 +139,9 @@ export class Timeline {
   private peakBound = 0;
   private prevCount = 0;
   private prevNew = 0;
-  // Scan state, set before each forEachEntry so the visitor is one closure made once.
+  // Row and tally scratch: a tick allocates nothing.
   private readonly scratch = new Float64Array(NCOL);
-  private scanNow = 0;
-  private scanCt: ConntrackView | null = null;
-  // The view's entry fields for the current scan (read once per tick, not per entry).
-  private scanStore: EntryFields = new EntryColumns(0);
-  private readonly visit: (ct: number) => void;
+  private readonly tallied = new Float64Array(TALLY_LEN);
 
   constructor(opts: TimelineOptions = {}) {
     this.auto = opts.interval === undefined;
@@ -181,20 +149,6 @@ export class Timeline {
     if (!(this.interval > 0)) throw new RangeError(`timeline interval must be > 0, got ${this.interval}`);
     this.targetTicks = opts.targetTicks ?? 200;
     this.rows = new Float64Array(64 * NCOL);
-    this.visit = (ct: number): void => {
-      const s = this.scratch;
-      const status = this.scanStore.statusOf(ct);
-      if (this.scanCt!.isExpired(ct, this.scanNow)) s[C_EXPIRED]!++;
-      else s[C_LIVE]!++;
-      if ((status & IPS_ASSURED) !== 0) s[C_ASSURED]!++;
-      if ((status & IPS_SEEN_REPLY) === 0) s[C_UNREPLIED]!++;
-      const pi = PROTO_INDEX[this.scanStore.l4protoOf(ct)]!;
-      s[C_PROTO + pi]!++;
-      if (pi === 0) {
-        const st = this.scanStore.stateOf(ct);
-        if (st < TCP_STATES.length) s[C_TCP + st]!++;
-      }
-    };
   }
 
   /** Number of recorded rows. */
@@ -234,11 +188,14 @@ export class Timeline {
     s.fill(0);
     s[C_T] = tSec;
     s[C_COUNT] = ct.count;
-    this.scanNow = ct.jiffiesAt(tSec);
-    this.scanCt = ct;
-    this.scanStore = ct.store;
-    ct.forEachEntry(this.visit);
-    this.scanCt = null;
+    const c = this.tallied;
+    ct.tally(tSec, c);
+    s[C_LIVE] = c[TALLY_LIVE]!;
+    s[C_EXPIRED] = c[TALLY_EXPIRED]!;
+    s[C_ASSURED] = c[TALLY_ASSURED]!;
+    s[C_UNREPLIED] = c[TALLY_UNREPLIED]!;
+    for (let g = 0; g < PROTO_NAMES.length; g++) s[C_PROTO + g] = c[TALLY_PROTO + g]!;
+    for (let k = 0; k < TCP_STATES.length; k++) s[C_TCP + k] = c[TALLY_TCP + k]!;
     const ch = ct.chainStats();
     s[C_CHAIN_MEAN] = ch.meanLen;
     s[C_CHAIN_MAX] = ch.maxLen;
