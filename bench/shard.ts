@@ -2,12 +2,13 @@
  * Sharded replay bench: end-to-end packets/s (read, decode, full tracking, timeline) on the bench5m
  * capture with the worker-thread driver at 1 and 2 threads, against the in-process single-table driver in
  * the same run (benny, whole-file passes). Prints the 2-vs-1-thread speed-up, each case's peak RSS
- * (VmHWM, reset between cases through /proc/self/clear_refs) and where the time went (main thread
+ * (VmHWM of one pass in a fresh process) and where the time went (main thread
  * read+decode vs waiting, worker busy time, per packet).
  *   node dist/bench/shard.js [--quick] [--no-timeline]
  */
-import { readFileSync, writeFileSync } from "node:fs";
-import { pathToFileURL } from "node:url";
+import { execFileSync } from "node:child_process";
+import { readFileSync } from "node:fs";
+import { fileURLToPath, pathToFileURL } from "node:url";
 import { resolveSettings } from "../engine/conntrack/settings.js";
 import { type ReplayProgress, replayCaptures } from "../engine/replay.js";
 import { replaySharded, type ShardedReplayResult } from "../engine/shard/index.js";
@@ -15,18 +16,10 @@ import { Timeline } from "../engine/stats/timeline.js";
 import { benchCapture } from "./captures.js";
 import { mpps, type PassCase, runPasses } from "./harness.js";
 
-/** VmHWM in bytes (peak resident set since start or the last reset). */
+/** VmHWM in bytes: the peak resident set of this process. */
 function peakRss(): number {
   const m = /VmHWM:\s+(\d+) kB/.exec(readFileSync("/proc/self/status", "utf8"));
-  return m ? Number(m[1]) * 1024 : process.memoryUsage().rss;
-}
-
-function resetPeakRss(): void {
-  try {
-    writeFileSync("/proc/self/clear_refs", "5");
-  } catch {
-    // not Linux or not permitted: the peak then covers every earlier case too
-  }
+  return m ? Number(m[1]) * 1024 : process.resourceUsage().maxRSS * 1024;
 }
 
 /** The span hint the CLI's report hook gives the timeline (engine/report/cli-output.ts). */
@@ -35,6 +28,76 @@ const hint =
   (p: ReplayProgress): void => {
     if (p.files === 1 && p.totalBytes) tl.progressHint(p.bytesRead / p.totalBytes);
   };
+
+interface CaseRun {
+  packets: number;
+  afterEnd: number;
+  count: number;
+  timing: ShardedReplayResult["timing"] | null;
+}
+
+interface BenchCase {
+  name: string;
+  run: (file: string, timeline: boolean) => Promise<CaseRun>;
+}
+
+/** Timeline hooks as the CLI wires them (auto interval, progress hints), or none. */
+function hooks<V>(timeline: boolean, tick: (tl: Timeline) => (t: number, v: V) => void) {
+  if (!timeline) return {};
+  const tl = new Timeline();
+  return {
+    onTick: tick(tl),
+    nextTick: () => tl.nextTick,
+    nextTickBound: (at: number) => tl.nextTickBound(at),
+    onProgress: hint(tl),
+  };
+}
+
+// Default shards (2T-1: one on the main thread, which also reads and decodes, two per worker thread);
+// mainTracks false: the layout where every tracking thread is a worker and the main thread only reads.
+const sharded = (threads: number, mainTracks = true): BenchCase => ({
+  name: mainTracks ? `sharded, ${threads} thread${threads > 1 ? "s" : ""}` : `${threads} workers, main reads`,
+  run: async (file, timeline) => {
+    const r = await replaySharded([file], resolveSettings(), {
+      threads,
+      mainTracks,
+      ...hooks(timeline, (tl) => (t, v) => tl.onTick(t, v)),
+    });
+    return { packets: r.packets, afterEnd: r.afterEnd, count: r.conntrack.count, timing: r.timing };
+  },
+});
+
+const CASES: BenchCase[] = [
+  {
+    name: "in-process, 1 table",
+    run: async (file, timeline) => {
+      const r = await replayCaptures([file], resolveSettings(), {
+        ...hooks(timeline, (tl) => (t, ct) => tl.onTick(t, ct)),
+      });
+      return { packets: r.packets, afterEnd: r.afterEnd, count: r.conntrack.count, timing: null };
+    },
+  },
+  sharded(1),
+  sharded(2),
+  sharded(2, false),
+];
+
+/**
+ * Peak RSS of one pass of case k, in a fresh process (this module with --rss k): in the bench process the
+ * earlier passes' garbage, not yet collected, would count toward every later case's peak.
+ */
+function childPeakRss(k: number, quick: boolean, timeline: boolean): number {
+  const args = [fileURLToPath(import.meta.url), "--rss", String(k)];
+  if (quick) args.push("--quick");
+  if (!timeline) args.push("--no-timeline");
+  const out = execFileSync(process.execPath, args, {
+    encoding: "utf8",
+    stdio: ["ignore", "pipe", "inherit"],
+  });
+  const m = /^peakRss (\d+)$/m.exec(out);
+  if (!m) throw new Error(`bench --rss ${k}: no peakRss line in ${JSON.stringify(out.slice(-200))}`);
+  return Number(m[1]);
+}
 
 export interface ShardBenchCase {
   name: string;
@@ -49,75 +112,31 @@ export async function benchShard(
   quick = false,
   timeline = true,
 ): Promise<{ packets: number; cases: ShardBenchCase[] }> {
-  const settings = resolveSettings();
   const cap = await benchCapture("bench5m", quick);
-  const peaks = new Map<string, number>();
   const timings = new Map<string, ShardedReplayResult["timing"]>();
   const counts = new Map<string, number>();
-  const wrap = (
-    name: string,
-    run: () => Promise<{ packets: number; afterEnd: number; count: number }>,
-  ): PassCase => ({
-    name,
-    packets: cap.packets,
-    pass: async () => {
-      resetPeakRss();
-      const r = await run();
-      peaks.set(name, Math.max(peaks.get(name) ?? 0, peakRss()));
-      counts.set(name, r.count);
-      return r.packets + r.afterEnd;
-    },
-  });
-  // Default shards (2T-1: one on the main thread, which also reads and decodes, two per worker thread);
-  // mainTracks false: the layout where every tracking thread is a worker and the main thread only reads.
-  const sharded = (threads: number, mainTracks = true) => {
-    const name = mainTracks
-      ? `sharded, ${threads} thread${threads > 1 ? "s" : ""}`
-      : `${threads} workers, main reads`;
-    return wrap(name, async () => {
-      const tl = new Timeline();
-      const r = await replaySharded([cap.path], settings, {
-        threads,
-        mainTracks,
-        ...(timeline
-          ? {
-              onTick: (t, v) => tl.onTick(t, v),
-              nextTick: () => tl.nextTick,
-              nextTickBound: (at) => tl.nextTickBound(at),
-              onProgress: hint(tl),
-            }
-          : {}),
-      });
-      timings.set(name, r.timing);
-      return { packets: r.packets, afterEnd: r.afterEnd, count: r.conntrack.count };
-    });
-  };
-  const results = await runPasses(`sharded replay: bench5m (${cap.packets} packets)`, [
-    wrap("in-process, 1 table", async () => {
-      const tl = new Timeline();
-      const r = await replayCaptures([cap.path], settings, {
-        ...(timeline
-          ? {
-              onTick: (t, ct) => tl.onTick(t, ct),
-              nextTick: () => tl.nextTick,
-              nextTickBound: (at) => tl.nextTickBound(at),
-              onProgress: hint(tl),
-            }
-          : {}),
-      });
-      return { packets: r.packets, afterEnd: r.afterEnd, count: r.conntrack.count };
-    }),
-    sharded(1),
-    sharded(2),
-    sharded(2, false),
-  ]);
+  const results = await runPasses(
+    `sharded replay: bench5m (${cap.packets} packets)`,
+    CASES.map(
+      (c): PassCase => ({
+        name: c.name,
+        packets: cap.packets,
+        pass: async () => {
+          const r = await c.run(cap.path, timeline);
+          if (r.timing) timings.set(c.name, r.timing);
+          counts.set(c.name, r.count);
+          return r.packets + r.afterEnd;
+        },
+      }),
+    ),
+  );
   return {
     packets: cap.packets,
-    cases: results.map((r) => ({
+    cases: results.map((r, k) => ({
       name: r.name,
       mpps: r.pps / 1e6,
       bestMpps: r.packets / r.bestS / 1e6,
-      peakRssMiB: (peaks.get(r.name) ?? 0) / 2 ** 20,
+      peakRssMiB: childPeakRss(k, quick, timeline) / 2 ** 20,
       timing: timings.get(r.name) ?? null,
       count: counts.get(r.name) ?? 0,
     })),
@@ -143,5 +162,14 @@ export function printShard(rep: { packets: number; cases: ShardBenchCase[] }): v
 }
 
 if (import.meta.url === pathToFileURL(process.argv[1] ?? "").href) {
-  printShard(await benchShard(process.argv.includes("--quick"), !process.argv.includes("--no-timeline")));
+  const quick = process.argv.includes("--quick");
+  const timeline = !process.argv.includes("--no-timeline");
+  const rssAt = process.argv.indexOf("--rss");
+  if (rssAt >= 0) {
+    // One pass of one case, for childPeakRss.
+    const c = CASES[Number(process.argv[rssAt + 1])];
+    if (!c) throw new Error(`--rss: no case ${process.argv[rssAt + 1]}`);
+    await c.run((await benchCapture("bench5m", quick)).path, timeline);
+    console.log(`peakRss ${peakRss()}`);
+  } else printShard(await benchShard(quick, timeline));
 }
