@@ -56,6 +56,11 @@ export interface DecodePipelineOptions {
   slotBytes?: number;
   /** Test hook: the decode worker holding this capture packet number throws. */
   failAtPacket?: number;
+  /**
+   * Called before next() waits for a slot's `busy` (the ring is full): work the caller deferred that the
+   * slot may wait on must run now (the main thread's shard tasks, see engine/shard/index.ts).
+   */
+  beforeWait?: () => void;
 }
 
 // Slot states.
@@ -212,6 +217,7 @@ export class DecodePipeline {
         // No free slot without waiting: wait for the oldest one to settle.
         const s = this.slots[this.filled % this.K]!;
         if (s.state === TAKEN) throw new Error("DecodePipeline: every slot is taken (release them)");
+        this.o.beforeWait?.();
         const w0 = performance.now();
         await s.busy;
         this.waitMs += performance.now() - w0;

@@ -154,20 +154,49 @@ interface ShardThread {
 }
 
 /**
- * The main thread's tracking thread: its ShardRunner runs a task synchronously when posted (after the
- * workers got theirs). At an epoch barrier it blocks in Atomics.wait for the workers' shards, which never
- * wait for the main thread's (its epochs run as they are posted, before any later one).
+ * The main thread's tracking thread. Its ShardRunner runs a posted task at once (after the workers got
+ * theirs) unless the task would wait at the epoch barrier for the workers' shards: then it is queued and
+ * the main thread goes on reading and decoding, and pump() runs the queue in order once the barrier is
+ * passed (or, with block, waits in Atomics.wait first). Blocking there instead left both threads idle in
+ * turn: the main thread at the barrier, then the worker without tasks. The workers never wait for a
+ * queued task longer than until the main thread's next pump: the driver pumps after every slot, and with
+ * block before it awaits anything a queued task may hold up (a ring slot, a tick's samples, the end).
  */
-function mainThreadRunner(): ShardThread {
+interface MainThread extends ShardThread {
+  pump(block: boolean): void;
+}
+
+function mainThreadRunner(): MainThread {
   const runner = new ShardRunner();
+  const queue: { t: RunTask; resolve: (v: unknown) => void; reject: (e: unknown) => void }[] = [];
+  const pump = (block: boolean): void => {
+    while (queue.length > 0) {
+      const q = queue[0]!;
+      if (!block && !runner.ready(q.t)) return;
+      queue.shift();
+      try {
+        q.resolve(runner.task(q.t));
+      } catch (e) {
+        q.reject(e);
+      }
+    }
+  };
   return {
     run(t: ShardTask): Promise<unknown> {
-      try {
-        return Promise.resolve(runner.task(t));
-      } catch (e) {
-        return Promise.reject(e);
+      if (t.op !== "run") {
+        pump(true);
+        try {
+          return Promise.resolve(runner.task(t));
+        } catch (e) {
+          return Promise.reject(e);
+        }
       }
+      return new Promise((resolve, reject) => {
+        queue.push({ t, resolve, reject });
+        pump(false);
+      });
     },
+    pump,
     destroy: () => Promise.resolve(),
   };
 }
@@ -193,7 +222,11 @@ export async function replaySharded(
 
   let packets = 0;
   // Input: files -> records (main thread) -> decode threads -> decoded rows in the ring, in order.
+  // The main thread's tracking thread (with mainTracks), set once the pools start.
+  let mainThread: MainThread | null = null;
+  const pumpMain = (block: boolean): void => mainThread?.pump(block);
   const pipe = new DecodePipeline(files, {
+    beforeWait: () => pumpMain(true),
     threads: decodeThreads,
     shards,
     batchSize: cap,
@@ -305,15 +338,19 @@ export async function replaySharded(
     const p = Promise.all(pools.map((pool) => pool.run(msg) as Promise<ShardSample[] | null>)).then((r) =>
       r.flatMap((x) => x ?? []),
     );
-    slot.busy = p.then(
+    // pending clears when the slot's LAST task settles (a slot split by ticks has several): the ring
+    // refills a slot only then, and fillAhead awaits busy only when pending is clear, so it never waits
+    // there for a task the main thread has queued (a deadlock once it did).
+    const busy: Promise<void> = p.then(
       () => {
-        slot.pending = false;
+        if (slot.busy === busy) slot.pending = false;
       },
       (e: unknown) => {
         fail(e, slot, from, to);
-        slot.pending = false;
+        if (slot.busy === busy) slot.pending = false;
       },
     );
+    slot.busy = busy;
     return p;
   };
 
@@ -348,7 +385,8 @@ export async function replaySharded(
       () => (settled = true),
       () => (settled = true),
     );
-    while (!settled && (await pipe.fillAhead(1)) > 0) {}
+    while (!settled && (await pipe.fillAhead(1)) > 0) pumpMain(false);
+    pumpMain(true);
     const w0 = performance.now();
     let samples: ShardSample[];
     try {
@@ -423,7 +461,10 @@ export async function replaySharded(
       const loaded = watchLoaded(pool);
       pools.push({ run: (t) => pool.run(t), destroy: () => destroyPool(pool, loaded) });
     }
-    if (mainTracks) pools.push(mainThreadRunner());
+    if (mainTracks) {
+      mainThread = mainThreadRunner();
+      pools.push(mainThread);
+    }
     await Promise.all(
       pools.map((pool, w) =>
         pool.run({
@@ -451,6 +492,7 @@ export async function replaySharded(
     let slot: Slot | null = null;
     for (;;) {
       check();
+      pumpMain(false);
       if (slot === null) {
         slot = await pipe.next();
         if (slot === null) break;
@@ -490,6 +532,7 @@ export async function replaySharded(
       }
     }
     if (end !== null) clockAtSeconds(end);
+    pumpMain(true);
     const w0 = performance.now();
     await Promise.all(slots.map((s) => s.busy));
     check();
@@ -542,6 +585,7 @@ export async function replaySharded(
   } catch (e) {
     Atomics.store(sync, SYNC_ABORT, 1);
     Atomics.notify(sync, 0);
+    pumpMain(true); // queued tasks settle (those at the barrier fail at once on the abort flag)
     // A failed task makes other awaits reject too: report the first failure with its capture position.
     await Promise.all(slots.map((s) => s.busy));
     if (failure !== null) throw failure;

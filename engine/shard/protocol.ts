@@ -28,16 +28,27 @@ export const SHARD_SKIP = 255;
 export const MAX_SHARDS = 254;
 
 /**
- * sync Int32Array layout: [0] arrivals (shard-epochs finished), [1] abort flag, then per shard: its count
- * at the end of the last two epochs (by epoch parity), its largest count at any epoch end so far, and the
- * replay's row total at its last epoch end. syncWords(shards) is the length.
+ * sync Int32Array layout: [0] arrivals (shard-epochs finished: the word waiters sleep on), [1] abort flag,
+ * then each shard's count at the end of its last SYNC_RING epochs (slot epoch % SYNC_RING), its largest
+ * count at any epoch end so far, the replay's row total at its last epoch end, and the last epoch it
+ * finished. syncWords(shards) is the length.
+ *
+ * Per-shard epochs, not a sum of arrivals: a shard far from nf_conntrack_max runs ahead without waiting,
+ * so a sum can reach "every shard finished epoch e" while one has not, and a two-slot count buffer can be
+ * overwritten by a shard two epochs ahead before a slower one read it (both made table-full replays differ
+ * run to run). A shard now writes epoch e's count only once every shard finished e - SYNC_RING + 1, i.e.
+ * read what that slot held.
  */
 export const SYNC_ARRIVALS = 0;
 export const SYNC_ABORT = 1;
 export const SYNC_COUNTS = 2;
-export const syncPeak = (shards: number): number => SYNC_COUNTS + 2 * shards;
-export const syncRows = (shards: number): number => SYNC_COUNTS + 3 * shards;
-export const syncWords = (shards: number): number => SYNC_COUNTS + 4 * shards;
+export const SYNC_RING = 64;
+export const syncCount = (shards: number, epoch: number, s: number): number =>
+  SYNC_COUNTS + (epoch % SYNC_RING) * shards + s;
+export const syncPeak = (shards: number): number => SYNC_COUNTS + SYNC_RING * shards;
+export const syncRows = (shards: number): number => SYNC_COUNTS + (SYNC_RING + 1) * shards;
+export const syncDone = (shards: number): number => SYNC_COUNTS + (SYNC_RING + 2) * shards;
+export const syncWords = (shards: number): number => SYNC_COUNTS + (SYNC_RING + 3) * shards;
 
 export interface InitTask {
   op: "init";

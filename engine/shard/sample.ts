@@ -77,10 +77,16 @@ export class ChainSampler {
       }
       c[this.base] = n;
     } else {
-      // The tables keep each bucket's length (chainLen): copied, then added, sequentially.
+      // The tables keep each bucket's length (chainLen): copied (or two summed), then added, sequentially.
       c[this.base] = -1;
-      c.set(tables[0]!.chainLen, r);
-      for (let k = 1; k < tables.length; k++) {
+      const first = tables[0]!.chainLen;
+      let k = 1;
+      if (tables.length >= 2) {
+        const second = tables[1]!.chainLen;
+        for (let b = 0; b < nb; b++) c[r + b] = first[b]! + second[b]!;
+        k = 2;
+      } else c.set(first, r);
+      for (; k < tables.length; k++) {
         const len = tables[k]!.chainLen;
         for (let b = 0; b < nb; b++) c[r + b]! += len[b]!;
       }
@@ -121,6 +127,23 @@ export class ChainSampler {
         if (n > max) max = n;
       }
       used = listed;
+    } else if (listed === 0 && dense <= 2) {
+      // Dense regions only, the usual case on a big table: one pass, no scratch writes.
+      let a = -1;
+      let b2 = -1;
+      for (let t = 0; t < this.threads; t++) {
+        const base = CH_HDR + t * (nb + 1);
+        if (c[base]! >= 0) continue; // an empty list
+        if (a < 0) a = base + 1;
+        else b2 = base + 1;
+      }
+      for (let b = 0; b < nb; b++) {
+        const n = b2 < 0 ? c[a + b]! : c[a + b]! + c[b2 + b]!;
+        if (n === 0) continue;
+        used++;
+        nodes += n;
+        if (n > max) max = n;
+      }
     } else {
       for (let t = 0; t < this.threads; t++) {
         const base = CH_HDR + t * (nb + 1);

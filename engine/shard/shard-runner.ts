@@ -18,7 +18,9 @@ import {
   type ShardTask,
   SYNC_ABORT,
   SYNC_ARRIVALS,
-  SYNC_COUNTS,
+  SYNC_RING,
+  syncCount,
+  syncDone,
   syncPeak,
   syncRows,
 } from "./protocol.js";
@@ -114,14 +116,22 @@ export class ShardRunner {
     return this.shards.length;
   }
 
+  /** True when every shard finished epoch e (its done word; arrivals only wake waiters). */
+  private allDone(e: number): boolean {
+    const sync = this.sync;
+    const total = this.init!.totalShards;
+    const done = syncDone(total);
+    for (let s = 0; s < total; s++) if (Atomics.load(sync, done + s) < e) return false;
+    return true;
+  }
+
   /** Waits until every shard finished epoch e (Atomics barrier); false when the replay was aborted. */
   private waitEpoch(e: number): boolean {
     const sync = this.sync;
-    const need = this.init!.totalShards * e;
     for (;;) {
       if (Atomics.load(sync, SYNC_ABORT) !== 0) return false;
       const a = Atomics.load(sync, SYNC_ARRIVALS);
-      if (a >= need) return true;
+      if (this.allDone(e)) return true;
       Atomics.wait(sync, SYNC_ARRIVALS, a, 200);
     }
   }
@@ -163,10 +173,26 @@ export class ShardRunner {
     return true;
   }
 
+  /**
+   * True when run task t (the next in epoch order) can start without waiting at the epoch barrier: no
+   * lockstep, every shard finished the previous epoch, or this thread's shards are far from the limit.
+   */
+  ready(t: RunTask): boolean {
+    const init = this.init!;
+    if (!init.lockstep) return true;
+    if (this.allDone(t.epoch - 1)) return true;
+    return this.farFromMax(t);
+  }
+
   private run(t: RunTask): ShardSample[] | null {
     const t0 = performance.now();
     try {
       return this.runTimed(t);
+    } catch (e) {
+      // Other threads' shards may be waiting for this one's epoch: release them (they stop too).
+      Atomics.store(this.sync, SYNC_ABORT, 1);
+      Atomics.notify(this.sync, SYNC_ARRIVALS);
+      throw e;
     } finally {
       this.busyMs += performance.now() - t0;
     }
@@ -184,9 +210,8 @@ export class ShardRunner {
       this.barrierMs += performance.now() - w0;
       if (!ok) throw new Error("replay aborted");
       // Global count at the epoch boundary: every shard's count published for epoch - 1.
-      const base = SYNC_COUNTS + ((t.epoch - 1) & 1) * total;
       let all = 0;
-      for (let s = 0; s < total; s++) all += Atomics.load(sync, base + s);
+      for (let s = 0; s < total; s++) all += Atomics.load(sync, syncCount(total, t.epoch - 1, s));
       for (const sh of this.shards) sh.ct.countOthers = all - sh.ct.count;
     }
     if (t.start !== null && !this.started) {
@@ -226,15 +251,19 @@ export class ShardRunner {
       this.chains?.sample(this.shards.map((sh) => sh.ct.table));
     }
     if (lockstep) {
-      const base = SYNC_COUNTS + (t.epoch & 1) * total;
+      // The count slot of this epoch held epoch - SYNC_RING's counts, read by shards starting the epoch
+      // after it: overwrite it only once they all finished that one (a rare wait for a far-behind shard).
+      if (t.epoch >= SYNC_RING && !this.waitEpoch(t.epoch - SYNC_RING + 1)) throw new Error("replay aborted");
       const peak = syncPeak(total);
       const rows = syncRows(total);
+      const done = syncDone(total);
       for (const sh of this.shards) {
         const c = sh.ct.count;
-        Atomics.store(sync, base + sh.id, c);
+        Atomics.store(sync, syncCount(total, t.epoch, sh.id), c);
         // Count before rows: a reader that sees the new row total also sees this count (see farFromMax).
         if (c > Atomics.load(sync, peak + sh.id)) Atomics.store(sync, peak + sh.id, c);
         Atomics.store(sync, rows + sh.id, (t.rowsBefore + t.to - t.from) | 0);
+        Atomics.store(sync, done + sh.id, t.epoch);
       }
       Atomics.add(sync, SYNC_ARRIVALS, this.shards.length);
       Atomics.notify(sync, SYNC_ARRIVALS);
