@@ -7,21 +7,25 @@
  * endpoints, since the request and reply carry different type/code in the tuple's dst.u. ICMP errors are
  * sharded by the quoted (inner) tuple, which is the tuple of the connection they relate to.
  */
-import { fmix32, murmur3Round } from "../conntrack/murmur3.js";
+import { fmix32 } from "../conntrack/murmur3.js";
 import { L4_ICMP_INNER_OK, type PacketBatch } from "../decode/packet-batch.js";
 
 const IPPROTO_ICMP = 1;
 const IPPROTO_ICMPV6 = 58;
 
-/** murmur3-style hash of one endpoint: 4 address words then the port. */
+/**
+ * One endpoint (4 address words, then the port) in 32 bits: a sum of the words times odd constants, then
+ * fmix32. A third of the cost of five murmur3 rounds per endpoint, which was ~10 % of the main thread's
+ * read+decode+shard time; the sum only has to spread flows over a few shards, and fmix32 is a bijection.
+ */
 function endpoint(a: Uint32Array, o: number, port: number): number {
-  let h = 0x9747b28c;
-  h = murmur3Round(h, a[o]!);
-  h = murmur3Round(h, a[o + 1]!);
-  h = murmur3Round(h, a[o + 2]!);
-  h = murmur3Round(h, a[o + 3]!);
-  h = murmur3Round(h, port);
-  return fmix32(h ^ 20);
+  const h =
+    Math.imul(a[o]!, 0x9e3779b1) +
+    Math.imul(a[o + 1]!, 0x85ebca77) +
+    Math.imul(a[o + 2]!, 0xc2b2ae3d) +
+    Math.imul(a[o + 3]!, 0x27d4eb2f) +
+    Math.imul(port + 0x165667b1, 0x61c88647);
+  return fmix32(h | 0);
 }
 
 function isIcmpError(proto: number, dport: number): boolean {
