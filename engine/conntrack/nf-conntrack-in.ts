@@ -94,8 +94,9 @@ const MAX_CHAINLEN = 30;
 const S_TUPLE = 0;
 const S_INV = TUPLE_WORDS;
 
-/** Rows prefetched together (see prefetchGroup). */
+/** Tracked rows prefetched together (see prefetchGroup), and the most rows one group spans. */
 const AHEAD = 64;
+const AHEAD_SPAN = 256;
 
 export class Conntrack implements CtContext, GcHost {
   readonly settings: CtSettings;
@@ -128,11 +129,12 @@ export class Conntrack implements CtContext, GcHost {
   private aheadPkt: PacketBatch | null = null;
   private aheadStart = 0;
   private aheadEnd = 0;
-  /** Per prefetched row: its tuple hash (int32) and the node its chain walk stands on. */
-  private readonly aheadHash = new Int32Array(AHEAD);
-  /** Per prefetched row: 1 if its tuple (aheadTuple) and hash were computed. */
-  private readonly aheadOk = new Uint8Array(AHEAD);
-  private readonly aheadTuple = new Uint32Array(AHEAD * TUPLE_WORDS);
+  /** Per row of the group (index row - aheadStart): its tuple hash (int32), tuple, and 1 if they were computed. */
+  private readonly aheadHash = new Int32Array(AHEAD_SPAN);
+  private readonly aheadOk = new Uint8Array(AHEAD_SPAN);
+  private readonly aheadTuple = new Uint32Array(AHEAD_SPAN * TUPLE_WORDS);
+  /** Per tracked row of the group: its row index (- aheadStart) and the node its chain walk stands on. */
+  private readonly aheadIdx = new Int32Array(AHEAD);
   private readonly aheadNode = new Int32Array(AHEAD);
   /** Sums the touched words so the prefetching loads are not optimised away. */
   private aheadSink = 0;
@@ -227,76 +229,76 @@ export class Conntrack implements CtContext, GcHost {
   }
 
   private prefetchGroup(pkt: PacketBatch, i: number): void {
-    const end = Math.min(pkt.count, i + AHEAD);
+    const count = pkt.count;
+    const spanEnd = Math.min(count, i + AHEAD_SPAN);
     this.aheadPkt = pkt;
     this.aheadStart = i;
-    this.aheadEnd = end;
     const table = this.table;
     const head = table.head;
     const hashes = this.aheadHash;
+    const idx = this.aheadIdx;
     const cur = this.aheadNode;
     const t = this.scratch;
     const seed = this.hashSeed;
-    const n = end - i;
     const col = this.aheadCol;
     const id = this.aheadId;
     const tuples = this.aheadTuple;
     const ok = this.aheadOk;
-    for (let k = 0; k < n; k++) {
-      const j = i + k;
-      let b = -1;
+    // The group's tracked rows: up to AHEAD rows this table handles (a shard sees a fraction of a batch's
+    // rows, so a group spans more rows to keep AHEAD walks in flight).
+    let n = 0;
+    let j = i;
+    for (; j < spanEnd && n < AHEAD; j++) {
+      const k = j - i;
       ok[k] = 0;
       if (pkt.kind[j] === PK_IP && (pkt.l4flags[j]! & L4_TUPLE_OK) !== 0 && (col === null || col[j] === id)) {
         tupleFromRow(pkt, j, tuples, k * TUPLE_WORDS);
         const h = hashTuple(tuples, k * TUPLE_WORDS, seed);
         hashes[k] = h | 0;
         ok[k] = 1;
-        b = table.bucketOf(h);
+        idx[n] = k;
+        cur[n] = table.bucketOf(h);
+        n++;
       }
-      cur[k] = b;
     }
+    this.aheadEnd = j;
     let sink = this.aheadSink;
     // Every bucket head at once (and its chain length, which confirm's insert updates).
     const chainLen = table.chainLen;
-    for (let k = 0; k < n; k++) {
-      const b = cur[k]!;
-      if (b >= 0) sink += head[b]! + chainLen[b]!;
+    for (let m = 0; m < n; m++) {
+      const b = cur[m]!;
+      sink += head[b]! + chainLen[b]!;
     }
     const store = table.store;
     const hi = store.hotI;
-    // Every first node's hot record at once. cur[k]: node to look at next; NIL: chain ended without a
-    // match; -2: done (matched, or a row not tracked here).
+    // Every first node's hot record at once. cur[m]: node to look at next; NIL: chain ended without a
+    // match; -2: done (matched).
     let missed = false;
-    for (let k = 0; k < n; k++) {
-      const b = cur[k]!;
-      if (b < 0) {
-        cur[k] = -2;
-        continue;
-      }
-      const node = head[b]!;
-      cur[k] = node;
+    for (let m = 0; m < n; m++) {
+      const node = head[cur[m]!]!;
+      cur[m] = node;
       if (node === NIL) missed = true;
       else sink += hi[(node >> 1) * HOT_WORDS + H_TIMEOUT]!;
     }
     // Walk on: a node with the row's hash is the likely match (its tuple and protocol words are touched);
     // otherwise the next node's hot record is.
     for (let wave = 0; wave < 3; wave++) {
-      for (let k = 0; k < n; k++) {
-        const node = cur[k]!;
+      for (let m = 0; m < n; m++) {
+        const node = cur[m]!;
         if (node < 0) continue;
         const ct = node >> 1;
         const l = ct * HOT_WORDS + H_NEXT + (node & 1) * 2;
-        if (hi[l + 1] === hashes[k]) {
+        if (hi[l + 1] === hashes[idx[m]!]) {
           // A tuple's 40 bytes may straddle two lines: touch its first and last word.
           const to = node * TUPLE_WORDS;
           sink += store.tuple[to]! + store.tuple[to + TUPLE_WORDS - 1]!;
           const po = ct * PROTO_WORDS; // 96 bytes: two lines, whatever the alignment
           sink += store.proto[po]! + store.proto[po + PROTO_WORDS - 1]! + store.state[ct]!;
-          cur[k] = -2;
+          cur[m] = -2;
           continue;
         }
         const next = hi[l]!;
-        cur[k] = next;
+        cur[m] = next;
         if (next !== NIL) sink += hi[(next >> 1) * HOT_WORDS + H_TIMEOUT]!;
         else missed = true;
       }
@@ -304,15 +306,15 @@ export class Conntrack implements CtContext, GcHost {
     if (missed) {
       // Rows whose whole chain did not match: confirm will walk the REPLY tuple's bucket (its head, then
       // its first node's hot record).
-      for (let k = 0; k < n; k++) {
-        if (cur[k] !== NIL) continue;
-        if (!invertTuple(tuples, k * TUPLE_WORDS, t, S_INV)) continue;
+      for (let m = 0; m < n; m++) {
+        if (cur[m] !== NIL) continue;
+        if (!invertTuple(tuples, idx[m]! * TUPLE_WORDS, t, S_INV)) continue;
         const b = table.bucketOf(hashTuple(t, S_INV, seed));
         sink += head[b]! + chainLen[b]!;
-        cur[k] = -3 - b;
+        cur[m] = -3 - b;
       }
-      for (let k = 0; k < n; k++) {
-        const c = cur[k]!;
+      for (let m = 0; m < n; m++) {
+        const c = cur[m]!;
         if (c > -3) continue;
         const node = head[-3 - c]!;
         if (node !== NIL) sink += hi[(node >> 1) * HOT_WORDS + H_TIMEOUT]!;
