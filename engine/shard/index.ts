@@ -253,7 +253,7 @@ export async function replaySharded(
   );
   const chainThreads = owned.filter((l) => l.length > 0).length;
   const chainBuf = onTick ? new SharedArrayBuffer(4 * chainWords(settings.buckets, chainThreads)) : null;
-  const view = new MergedView(chainBuf ? new Int32Array(chainBuf) : null, settings.buckets);
+  const view = new MergedView(chainBuf ? new Int32Array(chainBuf) : null, settings.buckets, chainThreads);
 
   // The single-table driver's clock, mirrored: out-of-order rows are rewritten to the latest time seen so
   // every shard handles them at the time one table would (the kernel's clock never goes back).
@@ -481,7 +481,6 @@ export async function replaySharded(
           sync: syncBuf,
           chains: chainBuf,
           chainThread: chainThread[w]!,
-          chainThreads,
           lockstep,
           ...(opts.failAtPacket !== undefined ? { failAtPacket: opts.failAtPacket } : {}),
         }),

@@ -67,9 +67,8 @@ export interface InitTask {
   sync: SharedArrayBuffer;
   /** Per-thread chain-length regions of a tick (null: no timeline; see sample.ts). */
   chains: SharedArrayBuffer | null;
-  /** This thread's region in `chains`, and the number of regions (tracking threads that own shards). */
+  /** This thread's region in `chains` (regions: the tracking threads that own shards). */
   chainThread: number;
-  chainThreads: number;
   /** Shards wait for each other at every epoch (needed when nf_conntrack_max is finite). */
   lockstep: boolean;
   /** Test hook: throw while processing this capture packet number (fault injection). */

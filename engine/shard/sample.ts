@@ -16,21 +16,16 @@ import { S_COUNT, S_LEN, S_TALLY } from "./protocol.js";
 import { addCounters } from "./snapshot.js";
 
 /**
- * The shared chain array of a tick: a header (regions written so far, and the merged used buckets, longest
- * chain and node total), then per tracking thread a region of 1 + buckets int32 words: -1 and the summed
- * lengths of its shards per bucket (dense), or n >= 0 and n bucket numbers, one per linked node (sparse:
- * a thread whose tables hold few nodes lists them instead of writing every bucket).
- * Each thread writes only its own region, with plain stores, and the last one merges: both threads adding
- * into one array with Atomics made every bucket's cache line travel between the cores (~10 ms a tick).
+ * The shared chain array of a tick: per tracking thread a region of 1 + buckets int32 words: -1 and the
+ * summed lengths of its shards per bucket (dense), or n >= 0 and n bucket numbers, one per linked node
+ * (sparse: a thread whose tables hold few nodes lists them instead of writing every bucket).
+ * Each thread writes only its own region, with plain stores (both threads adding into one array with
+ * Atomics made every bucket's cache line travel between the cores: ~10 ms a tick), and the main thread
+ * merges the regions once every sample arrived (its time in the merge is time it would otherwise wait for
+ * the worker, which sets the pace).
  */
-const CH_ARRIVALS = 0;
-const CH_USED = 1;
-const CH_MAX = 2;
-const CH_NODES = 3;
-const CH_HDR = 4;
-
 export function chainWords(buckets: number, threads: number): number {
-  return CH_HDR + threads * (buckets + 1);
+  return threads * (buckets + 1);
 }
 
 /** Counts one shard's table at u32 jiffies `now` into v (length S_LEN). */
@@ -39,25 +34,19 @@ export function sampleShard(ct: Conntrack, now: number, v: Float64Array): void {
   tallyEntries(ct.table, now, v, S_TALLY);
 }
 
-/** One tracking thread's writer of its chain region (and the merge, when it is the last to write). */
+/** One tracking thread's writer of its chain region. */
 export class ChainSampler {
   private readonly base: number;
-  /** Merge scratch: summed lengths (all zero between merges) and the buckets listed regions touched. */
-  private readonly acc: Int32Array;
-  private readonly touched: Int32Array;
 
   constructor(
     private readonly chains: Int32Array,
     private readonly buckets: number,
     thread: number,
-    private readonly threads: number,
   ) {
-    this.base = CH_HDR + thread * (buckets + 1);
-    this.acc = new Int32Array(buckets);
-    this.touched = new Int32Array(buckets);
+    this.base = thread * (buckets + 1);
   }
 
-  /** Writes the chain lengths of this thread's tables (all with `buckets` buckets); merges if last. */
+  /** Writes the chain lengths of this thread's tables (all with `buckets` buckets) into its region. */
   sample(tables: readonly CtTable[]): void {
     const c = this.chains;
     const nb = this.buckets;
@@ -91,78 +80,82 @@ export class ChainSampler {
         for (let b = 0; b < nb; b++) c[r + b]! += len[b]!;
       }
     }
-    // Seq-cst: every region written before this add is visible to the thread whose add comes last.
-    if ((Atomics.add(c, CH_ARRIVALS, 1) + 1) % this.threads === 0) this.merge();
+    // The task's result message, which the main thread awaits before merging, orders these stores.
   }
+}
 
-  /** Sums the regions of every thread into the header's used / longest / nodes. */
-  private merge(): void {
-    const c = this.chains;
-    const nb = this.buckets;
-    const acc = this.acc;
-    const touched = this.touched;
-    let listed = 0;
-    let dense = 0;
-    for (let t = 0; t < this.threads; t++) {
-      const base = CH_HDR + t * (nb + 1);
-      const n = c[base]!;
-      if (n < 0) {
-        dense++;
-        continue;
-      }
-      for (let k = 0; k < n; k++) {
-        const b = c[base + 1 + k]!;
-        if (acc[b]++ === 0) touched[listed++] = b;
-      }
+/**
+ * Sums the threads' regions into one table's chain statistics; acc (all zero, and left so) and touched are
+ * scratch of `buckets` words.
+ */
+function mergeChains(
+  c: Int32Array,
+  nb: number,
+  threads: number,
+  acc: Int32Array,
+  touched: Int32Array,
+): { used: number; maxLen: number; nodes: number } {
+  let listed = 0;
+  let dense = 0;
+  for (let t = 0; t < threads; t++) {
+    const base = t * (nb + 1);
+    const n = c[base]!;
+    if (n < 0) {
+      dense++;
+      continue;
     }
-    let used = 0;
-    let max = 0;
-    let nodes = 0;
-    if (dense === 0) {
-      for (let k = 0; k < listed; k++) {
-        const b = touched[k]!;
-        const n = acc[b]!;
-        acc[b] = 0;
-        nodes += n;
-        if (n > max) max = n;
-      }
-      used = listed;
-    } else if (listed === 0 && dense <= 2) {
-      // Dense regions only, the usual case on a big table: one pass, no scratch writes.
-      let a = -1;
-      let b2 = -1;
-      for (let t = 0; t < this.threads; t++) {
-        const base = CH_HDR + t * (nb + 1);
-        if (c[base]! >= 0) continue; // an empty list
-        if (a < 0) a = base + 1;
-        else b2 = base + 1;
-      }
-      for (let b = 0; b < nb; b++) {
-        const n = b2 < 0 ? c[a + b]! : c[a + b]! + c[b2 + b]!;
-        if (n === 0) continue;
-        used++;
-        nodes += n;
-        if (n > max) max = n;
-      }
-    } else {
-      for (let t = 0; t < this.threads; t++) {
-        const base = CH_HDR + t * (nb + 1);
-        if (c[base]! >= 0) continue;
-        for (let b = 0; b < nb; b++) acc[b]! += c[base + 1 + b]!;
-      }
-      for (let b = 0; b < nb; b++) {
-        const n = acc[b]!;
-        if (n === 0) continue;
-        acc[b] = 0;
-        used++;
-        nodes += n;
-        if (n > max) max = n;
-      }
+    for (let k = 0; k < n; k++) {
+      const b = c[base + 1 + k]!;
+      if (acc[b]++ === 0) touched[listed++] = b;
     }
-    Atomics.store(c, CH_USED, used);
-    Atomics.store(c, CH_MAX, max);
-    Atomics.store(c, CH_NODES, nodes);
   }
+  let used = 0;
+  let max = 0;
+  let nodes = 0;
+  if (dense === 0) {
+    for (let k = 0; k < listed; k++) {
+      const b = touched[k]!;
+      const n = acc[b]!;
+      acc[b] = 0;
+      nodes += n;
+      if (n > max) max = n;
+    }
+    used = listed;
+  } else if (listed === 0 && dense <= 2) {
+    // Dense regions only, the usual case on a big table: one pass, no scratch writes.
+    let a = -1;
+    let b2 = -1;
+    for (let t = 0; t < threads; t++) {
+      const base = t * (nb + 1);
+      if (c[base]! >= 0) continue; // an empty list
+      if (a < 0) a = base + 1;
+      else b2 = base + 1;
+    }
+    // Branch-free: about half the buckets are empty, in no predictable order.
+    if (b2 < 0) b2 = a; // one dense region: add it to itself, halve below
+    const half = b2 === a ? 1 : 0;
+    for (let b = 0; b < nb; b++) {
+      const n = (c[a + b]! + c[b2 + b]!) >> half;
+      used += +(n !== 0);
+      nodes += n;
+      max = n > max ? n : max;
+    }
+  } else {
+    for (let t = 0; t < threads; t++) {
+      const base = t * (nb + 1);
+      if (c[base]! >= 0) continue;
+      for (let b = 0; b < nb; b++) acc[b]! += c[base + 1 + b]!;
+    }
+    for (let b = 0; b < nb; b++) {
+      const n = acc[b]!;
+      if (n === 0) continue;
+      acc[b] = 0;
+      used++;
+      nodes += n;
+      if (n > max) max = n;
+    }
+  }
+  return { used, maxLen: max, nodes };
 }
 
 /** The merged tick sample of every shard, as the ConntrackView the timeline reads. Buffers are reused. */
@@ -172,12 +165,19 @@ export class MergedView implements ConntrackView {
   private readonly sum = new Float64Array(S_LEN);
   private chainSummary = { buckets: 0, used: 0, maxLen: 0, meanLen: 0 };
 
+  private readonly acc: Int32Array;
+  private readonly touched: Int32Array;
+
   constructor(
     private readonly chains: Int32Array | null,
     private readonly buckets: number,
-  ) {}
+    private readonly threads: number,
+  ) {
+    this.acc = new Int32Array(chains ? buckets : 0);
+    this.touched = new Int32Array(chains ? buckets : 0);
+  }
 
-  /** Sums the shards' samples and takes the merged chain statistics. */
+  /** Sums the shards' samples and merges the threads' chain regions (every sample has arrived). */
   load(samples: readonly { v: Float64Array; stats: CtStatsCounters }[]): void {
     const sum = this.sum;
     sum.fill(0);
@@ -190,14 +190,8 @@ export class MergedView implements ConntrackView {
     this.count = sum[S_COUNT]!;
     const c = this.chains;
     if (c === null) return;
-    const used = Atomics.load(c, CH_USED);
-    const nodes = Atomics.load(c, CH_NODES);
-    this.chainSummary = {
-      buckets: this.buckets,
-      used,
-      maxLen: Atomics.load(c, CH_MAX),
-      meanLen: used > 0 ? nodes / used : 0,
-    };
+    const { used, maxLen, nodes } = mergeChains(c, this.buckets, this.threads, this.acc, this.touched);
+    this.chainSummary = { buckets: this.buckets, used, maxLen, meanLen: used > 0 ? nodes / used : 0 };
   }
 
   /** The shards' summed tally (tSec is the tick they sampled at). */

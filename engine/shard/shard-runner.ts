@@ -107,7 +107,7 @@ export class ShardRunner {
     this.sync = new Int32Array(t.sync);
     this.chains =
       t.chains && t.shards.length > 0
-        ? new ChainSampler(new Int32Array(t.chains), t.settings.buckets, t.chainThread, t.chainThreads)
+        ? new ChainSampler(new Int32Array(t.chains), t.settings.buckets, t.chainThread)
         : null;
     this.started = false;
     this.busyMs = 0;
