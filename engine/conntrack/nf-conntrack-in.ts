@@ -84,6 +84,12 @@ export interface ConntrackOptions {
   gcFirstRun?: number;
   /** Tracker table override (256 entries by protocol number); default: trackers.ts. */
   trackers?: readonly L4Tracker[];
+  /**
+   * Buckets early_drop scans (default NF_CT_EVICTION_RANGE, 8). A sharded replay's table holds about
+   * 1/shards of each bucket's entries, so it scans 8 x shards of its own buckets to meet as many
+   * candidates as the kernel's 8 buckets of the whole table hold (engine/shard, docs/sharding.md).
+   */
+  evictionRange?: number;
 }
 
 const NF_CT_EVICTION_RANGE = 8;
@@ -123,6 +129,7 @@ export class Conntrack implements CtContext, GcHost {
   clockBackwards = 0;
   private rawNow = 0;
   private readonly hashSeed: number;
+  private readonly evictionRange: number;
   private rng: number;
   private readonly scratch = new Uint32Array(TUPLE_WORDS * 2);
   /** Prefetch state (see prefetchGroup): rows [aheadStart, aheadEnd) of aheadPkt were prefetched. */
@@ -146,6 +153,7 @@ export class Conntrack implements CtContext, GcHost {
     this.settings = settings;
     const seed = (opts.seed ?? 1) >>> 0;
     this.hashSeed = Math.imul(seed ^ 0x9e3779b9, 0x85ebca6b) >>> 0;
+    this.evictionRange = Math.max(1, opts.evictionRange ?? NF_CT_EVICTION_RANGE);
     this.rng = Math.imul(seed + 0x6d2b79f5, 0xc2b2ae35) >>> 0 || 1;
     const initial = opts.capacity ?? Math.min(settings.max > 0 ? settings.max + 1 : 1024, 1024);
     this.table = new CtTable(settings.buckets, initial, opts.shared ?? false);
@@ -521,12 +529,12 @@ export class Conntrack implements CtContext, GcHost {
     return NIL;
   }
 
-  // early_drop + early_drop_list: the 8 buckets from the new tuple's bucket.
+  // early_drop + early_drop_list: the 8 (evictionRange) buckets from the new tuple's bucket.
   private earlyDrop(hash: number): boolean {
     const table = this.table;
     const now = this.now;
     let bucket = table.bucketOf(hash);
-    for (let k = 0; k < NF_CT_EVICTION_RANGE; k++) {
+    for (let k = 0; k < this.evictionRange; k++) {
       if (k > 0) bucket = (bucket + 1) % table.buckets;
       let drops = 0;
       let node = table.head[bucket]!;

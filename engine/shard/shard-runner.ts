@@ -98,6 +98,8 @@ export class ShardRunner {
         gc: t.gc,
         seed: t.seed,
         ...(t.capacity !== undefined ? { capacity: t.capacity } : {}),
+        // early_drop: as many candidates as the kernel's 8 buckets of the whole table (see ConntrackOptions).
+        evictionRange: 8 * t.totalShards,
       }),
     }));
     this.ownShard = new Uint8Array(256);
