@@ -10,10 +10,10 @@ import { execFileSync } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { resolveSettings } from "../engine/conntrack/settings.js";
-import { type ReplayProgress, replayCaptures } from "../engine/replay.js";
+import { replayCaptures } from "../engine/replay.js";
 import { replaySharded, type ShardedReplayResult } from "../engine/shard/index.js";
-import { Timeline } from "../engine/stats/timeline.js";
-import { benchCapture } from "./captures.js";
+import { defaultInterval, Timeline } from "../engine/stats/timeline.js";
+import { type BenchCapture, benchCapture } from "./captures.js";
 import { mpps, type PassCase, runPasses } from "./harness.js";
 
 /** VmHWM in bytes: the peak resident set of this process. */
@@ -21,13 +21,6 @@ function peakRss(): number {
   const m = /VmHWM:\s+(\d+) kB/.exec(readFileSync("/proc/self/status", "utf8"));
   return m ? Number(m[1]) * 1024 : process.resourceUsage().maxRSS * 1024;
 }
-
-/** The span hint the CLI's report hook gives the timeline (engine/report/cli-output.ts). */
-const hint =
-  (tl: Timeline) =>
-  (p: ReplayProgress): void => {
-    if (p.files === 1 && p.totalBytes) tl.progressHint(p.bytesRead / p.totalBytes);
-  };
 
 interface CaseRun {
   packets: number;
@@ -38,18 +31,23 @@ interface CaseRun {
 
 interface BenchCase {
   name: string;
-  run: (file: string, timeline: boolean) => Promise<CaseRun>;
+  /** interval: the timeline's tick interval (s), null for no timeline. */
+  run: (file: string, interval: number | null) => Promise<CaseRun>;
 }
 
-/** Timeline hooks as the CLI wires them (auto interval, progress hints), or none. */
-function hooks<V>(timeline: boolean, tick: (tl: Timeline) => (t: number, v: V) => void) {
-  if (!timeline) return {};
-  const tl = new Timeline();
+/**
+ * Timeline hooks as the CLI wires them, on the grid the CLI's auto interval settles on for the capture's
+ * span (span/200 rounded to 1/2/5 x 10^k) from the first tick, so every case samples the same ticks: with
+ * progress hints the auto grid coarsens when the hints arrive, which differs between the drivers (the
+ * sharded one reads ahead), and a case on a coarser grid would do half the ticks.
+ */
+function hooks<V>(interval: number | null, tick: (tl: Timeline) => (t: number, v: V) => void) {
+  if (interval === null) return {};
+  const tl = new Timeline({ interval });
   return {
     onTick: tick(tl),
     nextTick: () => tl.nextTick,
     nextTickBound: (at: number) => tl.nextTickBound(at),
-    onProgress: hint(tl),
   };
 }
 
@@ -57,11 +55,11 @@ function hooks<V>(timeline: boolean, tick: (tl: Timeline) => (t: number, v: V) =
 // mainTracks false: the layout where every tracking thread is a worker and the main thread only reads.
 const sharded = (threads: number, mainTracks = true): BenchCase => ({
   name: mainTracks ? `sharded, ${threads} thread${threads > 1 ? "s" : ""}` : `${threads} workers, main reads`,
-  run: async (file, timeline) => {
+  run: async (file, interval) => {
     const r = await replaySharded([file], resolveSettings(), {
       threads,
       mainTracks,
-      ...hooks(timeline, (tl) => (t, v) => tl.onTick(t, v)),
+      ...hooks(interval, (tl) => (t, v) => tl.onTick(t, v)),
     });
     return { packets: r.packets, afterEnd: r.afterEnd, count: r.conntrack.count, timing: r.timing };
   },
@@ -70,9 +68,9 @@ const sharded = (threads: number, mainTracks = true): BenchCase => ({
 const CASES: BenchCase[] = [
   {
     name: "in-process, 1 table",
-    run: async (file, timeline) => {
+    run: async (file, interval) => {
       const r = await replayCaptures([file], resolveSettings(), {
-        ...hooks(timeline, (tl) => (t, ct) => tl.onTick(t, ct)),
+        ...hooks(interval, (tl) => (t, ct) => tl.onTick(t, ct)),
       });
       return { packets: r.packets, afterEnd: r.afterEnd, count: r.conntrack.count, timing: null };
     },
@@ -81,6 +79,11 @@ const CASES: BenchCase[] = [
   sharded(2),
   sharded(2, false),
 ];
+
+/** The auto interval for the capture's span (what the CLI's timeline ends up on without hints' timing). */
+function tickInterval(cap: BenchCapture): number {
+  return defaultInterval((cap.result.lastUs - cap.result.firstUs) / 1e6);
+}
 
 /**
  * Peak RSS of one pass of case k, in a fresh process (this module with --rss k): in the bench process the
@@ -113,6 +116,7 @@ export async function benchShard(
   timeline = true,
 ): Promise<{ packets: number; cases: ShardBenchCase[] }> {
   const cap = await benchCapture("bench5m", quick);
+  const interval = timeline ? tickInterval(cap) : null;
   const timings = new Map<string, ShardedReplayResult["timing"]>();
   const counts = new Map<string, number>();
   const results = await runPasses(
@@ -122,7 +126,7 @@ export async function benchShard(
         name: c.name,
         packets: cap.packets,
         pass: async () => {
-          const r = await c.run(cap.path, timeline);
+          const r = await c.run(cap.path, interval);
           if (r.timing) timings.set(c.name, r.timing);
           counts.set(c.name, r.count);
           return r.packets + r.afterEnd;
@@ -169,7 +173,8 @@ if (import.meta.url === pathToFileURL(process.argv[1] ?? "").href) {
     // One pass of one case, for childPeakRss.
     const c = CASES[Number(process.argv[rssAt + 1])];
     if (!c) throw new Error(`--rss: no case ${process.argv[rssAt + 1]}`);
-    await c.run((await benchCapture("bench5m", quick)).path, timeline);
+    const cap = await benchCapture("bench5m", quick);
+    await c.run(cap.path, timeline ? tickInterval(cap) : null);
     console.log(`peakRss ${peakRss()}`);
   } else printShard(await benchShard(quick, timeline));
 }
