@@ -114,7 +114,7 @@ export interface ShardBenchCase {
 export async function benchShard(
   quick = false,
   timeline = true,
-): Promise<{ packets: number; cases: ShardBenchCase[] }> {
+): Promise<{ packets: number; interval: number | null; cases: ShardBenchCase[] }> {
   const cap = await benchCapture("bench5m", quick);
   const interval = timeline ? tickInterval(cap) : null;
   const timings = new Map<string, ShardedReplayResult["timing"]>();
@@ -136,6 +136,7 @@ export async function benchShard(
   );
   return {
     packets: cap.packets,
+    interval,
     cases: results.map((r, k) => ({
       name: r.name,
       mpps: r.pps / 1e6,
@@ -147,8 +148,9 @@ export async function benchShard(
   };
 }
 
-export function printShard(rep: { packets: number; cases: ShardBenchCase[] }): void {
-  console.log(`\nsharded replay, bench5m: ${rep.packets} packets (read, decode, tracking, timeline)`);
+export function printShard(rep: { packets: number; interval: number | null; cases: ShardBenchCase[] }): void {
+  const tl = rep.interval === null ? "no timeline" : `timeline every ${rep.interval} s`;
+  console.log(`\nsharded replay, bench5m: ${rep.packets} packets (read, decode, tracking, ${tl})`);
   for (const c of rep.cases) {
     let line = `  ${c.name.padEnd(22)} ${mpps(c.mpps * 1e6).padStart(11)} (best pass ${c.bestMpps.toFixed(2)} Mpps)  peak RSS ${c.peakRssMiB.toFixed(0)} MiB  table ${c.count}`;
     const t = c.timing;
