@@ -348,6 +348,25 @@ describe.skipIf(!built)("sharded replay on a generated capture", () => {
     expect(workers.length).toBe(0);
   }, 120_000);
 
+  it("near nf_conntrack_max (shards waiting for each other at the barrier) a failure still names its packet", async () => {
+    // The failing thread raises the abort flag so the other threads' shards stop waiting for its epoch;
+    // their "replay aborted" must not stand in for the failure itself.
+    const settings = resolveSettings({ nf_conntrack_max: 3000 });
+    for (const at of [20_001, 20_002, 20_003, 150_001]) {
+      const err = await replaySharded([file], settings, {
+        threads: 2,
+        shards: 3,
+        batchSize: 512,
+        failAtPacket: at,
+      }).catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(ShardWorkerError);
+      expect((err as ShardWorkerError).packetNo).toBe(at);
+      expect((err as ShardWorkerError).message).toContain("injected failure");
+    }
+    const workers = process.getActiveResourcesInfo().filter((x) => x === "Worker" || x === "MessagePort");
+    expect(workers.length).toBe(0);
+  }, 120_000);
+
   it("a failing decode worker is an error naming the file and packet; no worker is left", async () => {
     const settings = resolveSettings();
     const err = await replaySharded([file], settings, {

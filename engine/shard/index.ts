@@ -26,6 +26,7 @@ import { destroyPool, watchLoaded } from "./pool-destroy.js";
 import {
   type FinishTask,
   MAX_SHARDS,
+  REPLAY_ABORTED,
   type RunTask,
   SHARD_SKIP,
   type ShardFinal,
@@ -301,6 +302,8 @@ export async function replaySharded(
     Atomics.notify(sync, 0);
     if (failure !== null) return;
     const detail = e instanceof Error ? e.message : String(e);
+    // A thread that stopped because another failed: that other thread's error is the one to report.
+    if (detail === REPLAY_ABORTED) return;
     const m = /^packet (\d+) \(shard \d+\): /.exec(detail);
     const file = slot ? (files[slot.fileIndex] ?? "?") : "-";
     if (m) {
@@ -316,6 +319,9 @@ export async function replaySharded(
   const check = (): void => {
     if (failure !== null) throw failure;
   };
+
+  /** Run tasks not settled yet, on any thread. */
+  const inflight = new Set<Promise<unknown>>();
 
   /** One epoch: every thread gets the task; resolves with the tick samples (empty without a tick). */
   const post = (slot: Slot, from: number, to: number, tick: number | null): Promise<ShardSample[]> => {
@@ -335,9 +341,20 @@ export async function replaySharded(
     rowsPosted += to - from;
     slot.pending = true;
     // The workers get the task first: the main thread's share runs right here, while they work.
-    const p = Promise.all(pools.map((pool) => pool.run(msg) as Promise<ShardSample[] | null>)).then((r) =>
-      r.flatMap((x) => x ?? []),
-    );
+    const runs = pools.map((pool) => pool.run(msg) as Promise<ShardSample[] | null>);
+    for (const r of runs) {
+      // Every thread's failure is seen (Promise.all only passes on the first, which may be a thread that
+      // merely stopped on the abort flag), and every run is known until it settles (see the cleanup).
+      inflight.add(r);
+      r.then(
+        () => inflight.delete(r),
+        (e: unknown) => {
+          inflight.delete(r);
+          fail(e, slot, from, to);
+        },
+      );
+    }
+    const p = Promise.all(runs).then((r) => r.flatMap((x) => x ?? []));
     // pending clears when the slot's LAST task settles (a slot split by ticks has several): the ring
     // refills a slot only then, and fillAhead awaits busy only when pending is clear, so it never waits
     // there for a task the main thread has queued (a deadlock once it did).
@@ -459,6 +476,8 @@ export async function replaySharded(
         recordTiming: false,
       });
       const loaded = watchLoaded(pool);
+      // A pool-level error (a thread that died outside a task) is a failure to report, not a crash.
+      pool.on("error", (e: unknown) => fail(e, null, 0, 0));
       pools.push({ run: (t) => pool.run(t), destroy: () => destroyPool(pool, loaded) });
     }
     if (mainTracks) {
@@ -585,8 +604,15 @@ export async function replaySharded(
     Atomics.store(sync, SYNC_ABORT, 1);
     Atomics.notify(sync, 0);
     pumpMain(true); // queued tasks settle (those at the barrier fail at once on the abort flag)
-    // A failed task makes other awaits reject too: report the first failure with its capture position.
+    // Every task still on a worker must settle before its pool is destroyed: a reply to a task the pool
+    // no longer knows is an 'error' event ("Unexpected message from Worker") that ended the process.
+    // Workers stop at the abort flag; the wait is bounded all the same.
+    await Promise.race([
+      Promise.allSettled([...inflight]),
+      new Promise((r) => setTimeout(r, 10_000).unref()),
+    ]);
     await Promise.all(slots.map((s) => s.busy));
+    // A failed task makes other awaits reject too: report the first failure with its capture position.
     if (failure !== null) throw failure;
     throw e;
   } finally {

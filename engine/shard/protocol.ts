@@ -22,6 +22,12 @@ export class ShardWorkerError extends Error {
   }
 }
 
+/**
+ * What a shard thread throws when it stops at the barrier because another thread failed (abort flag): a
+ * consequence, never the failure to report. Crosses threads as a plain Error, so it is told by message.
+ */
+export const REPLAY_ABORTED = "replay aborted";
+
 /** Shard byte of a row that no shard replays (after --end-time). */
 export const SHARD_SKIP = 255;
 /** Most shards one replay can use (the shard column is a byte; 255 = skip). */

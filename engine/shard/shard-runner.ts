@@ -11,6 +11,7 @@ import { PacketBatch, PK_NONE, packetBatchBytes } from "../decode/packet-batch.j
 import {
   type FinishTask,
   type InitTask,
+  REPLAY_ABORTED,
   type RunTask,
   S_LEN,
   type ShardFinal,
@@ -210,7 +211,7 @@ export class ShardRunner {
       this.barrierEpochs++;
       const ok = this.waitEpoch(t.epoch - 1);
       this.barrierMs += performance.now() - w0;
-      if (!ok) throw new Error("replay aborted");
+      if (!ok) throw new Error(REPLAY_ABORTED);
       // Global count at the epoch boundary: every shard's count published for epoch - 1.
       let all = 0;
       for (let s = 0; s < total; s++) all += Atomics.load(sync, syncCount(total, t.epoch - 1, s));
@@ -255,7 +256,7 @@ export class ShardRunner {
     if (lockstep) {
       // The count slot of this epoch held epoch - SYNC_RING's counts, read by shards starting the epoch
       // after it: overwrite it only once they all finished that one (a rare wait for a far-behind shard).
-      if (t.epoch >= SYNC_RING && !this.waitEpoch(t.epoch - SYNC_RING + 1)) throw new Error("replay aborted");
+      if (t.epoch >= SYNC_RING && !this.waitEpoch(t.epoch - SYNC_RING + 1)) throw new Error(REPLAY_ABORTED);
       const peak = syncPeak(total);
       const rows = syncRows(total);
       const done = syncDone(total);
