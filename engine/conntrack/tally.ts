@@ -49,22 +49,22 @@ const cells = new Int32Array(PROTO_NAMES.length * 256);
  */
 export function tallyEntries(table: CtTable, now: number, v: Float64Array, at: number): void {
   const store = table.store;
-  const hot = store.hot;
-  const hotI = store.hotI;
+  // One int32 view for every word read (status and timeout bits are the same; jdiff is int32 anyway).
+  const hot = store.hotI;
   const l4proto = store.l4proto;
   const state = store.state;
   const n = store.capacity;
+  const nowI = now | 0;
   cells.fill(0);
   let linked = 0;
   let expired = 0;
   let assured = 0;
   let seenReply = 0;
-  for (let e = 0; e < n; e++) {
-    const h = e * HOT_WORDS;
+  for (let e = 0, h = 0; e < n; e++, h += HOT_WORDS) {
     // Free and unconfirmed entries are unlinked (prev = UNLINKED): w = 0 adds nothing.
-    const w = hotI[h + H_PREV] === UNLINKED ? 0 : 1;
+    const w = hot[h + H_PREV] === UNLINKED ? 0 : 1;
     linked += w;
-    expired += w & +(jdiff(hot[h + H_TIMEOUT]!, now) <= 0);
+    expired += w & +(jdiff(hot[h + H_TIMEOUT]!, nowI) <= 0);
     const status = hot[h + H_STATUS]!;
     assured += w & (status >>> IPS_ASSURED_BIT);
     seenReply += w & (status >>> IPS_SEEN_REPLY_BIT);
