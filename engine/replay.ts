@@ -22,6 +22,9 @@ export interface ReplayProgress {
   packets: number;
 }
 
+/** Records per capture read (both drivers; tickHint's granularity). */
+export const READ_BATCH = 8192;
+
 export interface ReplayOptions {
   gc?: GcMode;
   seed?: number;
@@ -42,6 +45,14 @@ export interface ReplayOptions {
    */
   nextTickBound?: (at: number) => number;
   tickInterval?: number;
+  /**
+   * Called right before a tick fires at a row, with the share of the input read up to that row's batch of
+   * READ_BATCH records (the reader's position after it / the file size; single-file replays of a sized
+   * input only), e.g. Timeline.progressHint. Both drivers read in batches of READ_BATCH records and call
+   * it at the same rows with the same value, so an auto grid coarsens the same way whatever the thread
+   * count (onProgress, called as bytes arrive, depends on read-ahead timing).
+   */
+  tickHint?: (fractionRead: number) => void;
   /** Called after every capture batch. */
   onProgress?: (p: ReplayProgress) => void;
   /** Rows per decode batch (default 8192). */
@@ -92,14 +103,21 @@ export async function replayCaptures(
       ...(opts.capacity !== undefined ? { capacity: opts.capacity } : {}),
     });
   const decoder = new Decoder({ verifyChecksums: settings.checksum });
-  const rec = new RecordBatch(opts.batchSize ?? 8192);
+  const rec = new RecordBatch(opts.batchSize ?? READ_BATCH);
   const rows = new PacketBatch(opts.batchSize ?? 8192);
   const endTime = opts.endTime;
   const onTick = opts.onTick;
   const ticks = new TickSchedule(opts);
+  const tickHint = files.length === 1 ? opts.tickHint : undefined;
+  /** tickHint's value for the rows of the batch being replayed (NaN: none). */
+  let hintFraction = Number.NaN;
   /** Fires every boundary <= t (table advanced to each), then returns. */
   const ticksUpTo = (t: number): void => {
     if (!onTick) return;
+    if (tickHint && hintFraction >= 0) {
+      tickHint(hintFraction);
+      ticks.resync();
+    }
     for (let guard = 0; ticks.at <= t && guard < 1_000_000; guard++) {
       const at = ticks.fireTime(t);
       ct.advanceTo(at);
@@ -128,6 +146,7 @@ export async function replayCaptures(
       const n = await reader.readBatch(rec);
       if (n === 0) break;
       records += n;
+      hintFraction = reader.totalBytes ? reader.position / reader.totalBytes : Number.NaN;
       let from = 0;
       while (from < n) {
         rows.count = 0;

@@ -47,6 +47,13 @@ export class TickSchedule {
     return Math.min(b, at + this.interval);
   }
 
+  /** After a tickHint moved the hook's next tick later (the grid coarsened): fire at the new time. */
+  resync(): void {
+    if (this.hookNext === undefined) return;
+    const n = this.hookNext();
+    if (n > this.at) this.at = n;
+  }
+
   private next(): number {
     const f = this.hookNext;
     return f === undefined ? this.gridNext : f();

@@ -312,6 +312,40 @@ describe.skipIf(!built)("sharded replay on a generated capture", () => {
     expect(b.r.stats.new - b.r.stats.delete).toBe(b.r.conntrack.count);
   }, 300_000);
 
+  it("auto tick grid with the CLI's span hints: the same grid and rows in-process and sharded", async () => {
+    // tickHint is called at the same rows with the same share of the file in both drivers, so the auto
+    // interval coarsens the same way (it used to follow onProgress, i.e. how far reading had got).
+    const settings = resolveSettings();
+    // 15 minutes of traffic: the 1 s grid the timeline starts on must coarsen (to 5 s, span / 200).
+    const long = path.join(dir, "long.pcap");
+    const g = await generateCapture(long, { packets: 80_000, concurrent: 2000, durationS: 900, seed: 5 });
+    if (typeof g === "string") throw new Error(g);
+    const run = async (sharded: boolean): Promise<{ interval: number; rows: string }> => {
+      const tl = new Timeline();
+      const hooks = {
+        gc: "exact" as const,
+        nextTick: () => tl.nextTick,
+        nextTickBound: (at: number) => tl.nextTickBound(at),
+        tickHint: (f: number) => tl.progressHint(f),
+      };
+      const r = sharded
+        ? await replaySharded([long], settings, {
+            ...hooks,
+            threads: 2,
+            shards: 3,
+            onTick: (t, v) => tl.onTick(t, v),
+          })
+        : await replayCaptures([long], settings, { ...hooks, onTick: (t, ct) => tl.onTick(t, ct) });
+      if (r.endTime !== null) tl.record(r.endTime, r.conntrack);
+      return { interval: tl.interval, rows: JSON.stringify(tl.toRows()) };
+    };
+    const a = await run(false);
+    const b = await run(true);
+    expect(a.interval).toBeGreaterThan(1); // the hints coarsened the grid from 1 s
+    expect(b.interval).toBe(a.interval);
+    expect(b.rows).toBe(a.rows);
+  }, 120_000);
+
   it("table full with small epochs and a tick every second: every run gives the same result", async () => {
     // Shards far from the limit run epochs ahead without the barrier while others wait at it: with a sum
     // of arrivals as the barrier and a two-slot count buffer, 3 of 8 such runs differed from the others.

@@ -95,6 +95,15 @@ export abstract class BaseReader implements CaptureReader {
     return this.src.bytesRead;
   }
 
+  /**
+   * Input consumed by the records handed out so far: the stream offset just past the last one, which does
+   * not depend on read-ahead timing (bytesRead does). For gzip, whose stream offsets are not file offsets,
+   * the compressed bytes read.
+   */
+  get position(): number {
+    return this.info.gzip ? this.src.bytesRead : this.base + this.start;
+  }
+
   get bufferBytes(): number {
     return this.buf.length;
   }

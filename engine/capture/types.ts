@@ -36,6 +36,8 @@ export interface CaptureReader {
   readonly skipped: Record<string, number>;
   /** Compressed/file bytes consumed so far (for progress). */
   readonly bytesRead: number;
+  /** Input consumed by the records handed out (timing-independent for plain files; see the reader). */
+  readonly position: number;
   /** File size when known (compressed size for gzip). */
   readonly totalBytes: number | null;
   /** Current size of the reader's chunk buffer (bounded: a few MiB, at most 64 MiB + 4 MiB). */

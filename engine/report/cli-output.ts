@@ -198,7 +198,10 @@ export interface ReplayReportHook {
   /** --json: stdout carries only the JSON report. */
   readonly json: boolean;
   /** Spread into replayCaptures' options (timeline ticks). */
-  readonly replayOptions: Pick<ReplayOptions, "onTick" | "nextTick" | "nextTickBound" | "onProgress">;
+  readonly replayOptions: Pick<
+    ReplayOptions,
+    "onTick" | "nextTick" | "nextTickBound" | "tickHint" | "onProgress"
+  >;
   /** Builds the report from the driver's result, writes file outputs; returns stdout text and exit code. */
   finish(r: ReplayResult, files: readonly string[]): Promise<{ stdout: string; code: number }>;
 }

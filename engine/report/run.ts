@@ -55,7 +55,7 @@ export interface ReportHooks {
   /** Bytes read so far, by file index (the report's input sizes). */
   readonly bytesByFile: Map<number, number>;
   /** Spread into the driver's options. */
-  readonly options: Pick<ReplayOptions, "onTick" | "nextTick" | "nextTickBound" | "onProgress">;
+  readonly options: Pick<ReplayOptions, "onTick" | "nextTick" | "nextTickBound" | "tickHint" | "onProgress">;
   /** Stops the progress bar of the file read last. */
   stopProgress(): void;
 }
@@ -70,9 +70,9 @@ export function reportHooks(tl: Timeline, showProgress: boolean): ReportHooks {
       onTick: (t, ct) => tl.onTick(t, ct),
       nextTick: () => tl.nextTick,
       nextTickBound: (at) => tl.nextTickBound(at),
+      tickHint: (f) => tl.progressHint(f),
       onProgress: (p) => {
         bytesByFile.set(p.fileIndex, p.bytesRead);
-        if (p.files === 1 && p.totalBytes) tl.progressHint(p.bytesRead / p.totalBytes);
         if (!showProgress) return;
         if (p.fileIndex !== barFile) {
           bar?.stop();

@@ -24,7 +24,7 @@ import {
 import { Decoder } from "../decode/decoder.js";
 import { PacketBatch, PK_DEFER, packetBatchBytes } from "../decode/packet-batch.js";
 import type { DecodeStats } from "../decode/stats.js";
-import type { ReplayFileResult, ReplayProgress } from "../replay.js";
+import { READ_BATCH, type ReplayFileResult, type ReplayProgress } from "../replay.js";
 import {
   addDecodeStats,
   type DecodeTask,
@@ -132,6 +132,8 @@ export class DecodePipeline {
   private records = 0;
   private recFrom = 0;
   private recN = 0;
+  /** [file index, last packetNo, share of the file read] per batch read and not yet passed by hintAt. */
+  private readonly marks: number[] = [];
   private inputDone = false;
   /** Slots filled so far (the next one to fill is filled % K). */
   private filled = 0;
@@ -144,7 +146,9 @@ export class DecodePipeline {
     this.decoder = new Decoder({ verifyChecksums: opts.verifyChecksums });
     const cap = (Math.max(1, opts.batchSize) + 7) & ~7; // PacketBatch's own rounding
     this.cap = cap;
-    this.rec = new RecordBatch(cap);
+    // Reads in batches of READ_BATCH records, as the single-table driver does, whatever the slot size:
+    // tickHint's values are the reader's position after each such batch (see hintAt).
+    this.rec = new RecordBatch(READ_BATCH);
     // Room for cap records of 512 bytes; a bigger single record gets a bigger buffer (see copyIn).
     this.dataBytes = Math.max(1, opts.slotBytes ?? Math.max(1 << 16, cap * 512));
     const copy = opts.threads > 0;
@@ -324,6 +328,16 @@ export class DecodePipeline {
     this.f++;
   }
 
+  /**
+   * The share of the input read up to the READ_BATCH-record batch that held record `packetNo` of file
+   * `fileIndex` (NaN when unknown), for tickHint. Asked in capture order: earlier batches are dropped.
+   */
+  hintAt(fileIndex: number, packetNo: number): number {
+    const m = this.marks;
+    while (m.length > 0 && (m[0]! < fileIndex || (m[0] === fileIndex && m[1]! < packetNo))) m.splice(0, 3);
+    return m.length > 0 && m[0] === fileIndex ? m[2]! : Number.NaN;
+  }
+
   /** Fills slot s from the input and submits it (a slot holds one file's records); queues it if not empty. */
   private async fillOne(s: DecodeSlot): Promise<void> {
     this.filled++;
@@ -371,6 +385,10 @@ export class DecodePipeline {
       this.records += n;
       this.recFrom = 0;
       this.recN = n;
+      const total = this.reader.totalBytes;
+      if (total) {
+        this.marks.push(this.f, this.rec.packetNo[n - 1]!, this.reader.position / total);
+      }
       this.o.onProgress?.({
         file: this.paths[this.f]!,
         fileIndex: this.f,

@@ -372,6 +372,10 @@ export async function replaySharded(
   };
 
   const ticks = new TickSchedule(opts);
+  const tickHint = files.length === 1 ? opts.tickHint : undefined;
+  /** The row (file, packet number) tickHint was last called for: a row that brings several ticks due gets one call. */
+  let hintFile = -1;
+  let hintPacket = -1;
 
   /**
    * The tick posted last whose samples were not taken yet. Tick pipelining: while its samples are on their
@@ -528,6 +532,25 @@ export async function replaySharded(
           continue;
         }
         const t = slot.batch.tsSec[i]! + slot.batch.tsNsec[i]! / 1e9;
+        const pno = slot.batch.packetNo[i]!;
+        if (tickHint && (slot.fileIndex !== hintFile || pno !== hintPacket)) {
+          // Once per row that brings ticks due, before the first of them, as the single driver does.
+          hintFile = slot.fileIndex;
+          hintPacket = pno;
+          const f = pipe.hintAt(slot.fileIndex, pno);
+          if (f >= 0) {
+            tickHint(f);
+            ticks.resync();
+            if (t < ticks.at) {
+              // The grid coarsened past this row: no tick here.
+              if (i > from) {
+                post(slot, from, i, null);
+                slot.scan = i;
+              }
+              continue;
+            }
+          }
+        }
         guard = from === i ? guard + 1 : 0;
         if (guard >= 1_000_000)
           ticks.at = Number.POSITIVE_INFINITY; // as the single driver's guard
