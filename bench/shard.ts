@@ -12,8 +12,8 @@ import { fileURLToPath, pathToFileURL } from "node:url";
 import { resolveSettings } from "../engine/conntrack/settings.js";
 import { replayCaptures } from "../engine/replay.js";
 import { replaySharded, type ShardedReplayResult } from "../engine/shard/index.js";
-import { defaultInterval, Timeline } from "../engine/stats/timeline.js";
-import { type BenchCapture, benchCapture } from "./captures.js";
+import { Timeline } from "../engine/stats/timeline.js";
+import { benchCapture } from "./captures.js";
 import { mpps, type PassCase, runPasses } from "./harness.js";
 
 /** VmHWM in bytes: the peak resident set of this process. */
@@ -31,23 +31,21 @@ interface CaseRun {
 
 interface BenchCase {
   name: string;
-  /** interval: the timeline's tick interval (s), null for no timeline. */
-  run: (file: string, interval: number | null) => Promise<CaseRun>;
+  run: (file: string, timeline: boolean) => Promise<CaseRun>;
 }
 
 /**
- * Timeline hooks as the CLI wires them, on the grid the CLI's auto interval settles on for the capture's
- * span (span/200 rounded to 1/2/5 x 10^k) from the first tick, so every case samples the same ticks: with
- * progress hints the auto grid coarsens when the hints arrive, which differs between the drivers (the
- * sharded one reads ahead), and a case on a coarser grid would do half the ticks.
+ * Timeline hooks as the CLI wires them (auto interval coarsened by tickHint, which both drivers call at
+ * the same rows with the same values, so every case samples the same ticks), or none.
  */
-function hooks<V>(interval: number | null, tick: (tl: Timeline) => (t: number, v: V) => void) {
-  if (interval === null) return {};
-  const tl = new Timeline({ interval });
+function hooks<V>(timeline: boolean, tick: (tl: Timeline) => (t: number, v: V) => void) {
+  if (!timeline) return {};
+  const tl = new Timeline();
   return {
     onTick: tick(tl),
     nextTick: () => tl.nextTick,
     nextTickBound: (at: number) => tl.nextTickBound(at),
+    tickHint: (f: number) => tl.progressHint(f),
   };
 }
 
@@ -55,11 +53,11 @@ function hooks<V>(interval: number | null, tick: (tl: Timeline) => (t: number, v
 // mainTracks false: the layout where every tracking thread is a worker and the main thread only reads.
 const sharded = (threads: number, mainTracks = true): BenchCase => ({
   name: mainTracks ? `sharded, ${threads} thread${threads > 1 ? "s" : ""}` : `${threads} workers, main reads`,
-  run: async (file, interval) => {
+  run: async (file, timeline) => {
     const r = await replaySharded([file], resolveSettings(), {
       threads,
       mainTracks,
-      ...hooks(interval, (tl) => (t, v) => tl.onTick(t, v)),
+      ...hooks(timeline, (tl) => (t, v) => tl.onTick(t, v)),
     });
     return { packets: r.packets, afterEnd: r.afterEnd, count: r.conntrack.count, timing: r.timing };
   },
@@ -68,9 +66,9 @@ const sharded = (threads: number, mainTracks = true): BenchCase => ({
 const CASES: BenchCase[] = [
   {
     name: "in-process, 1 table",
-    run: async (file, interval) => {
+    run: async (file, timeline) => {
       const r = await replayCaptures([file], resolveSettings(), {
-        ...hooks(interval, (tl) => (t, ct) => tl.onTick(t, ct)),
+        ...hooks(timeline, (tl) => (t, ct) => tl.onTick(t, ct)),
       });
       return { packets: r.packets, afterEnd: r.afterEnd, count: r.conntrack.count, timing: null };
     },
@@ -79,11 +77,6 @@ const CASES: BenchCase[] = [
   sharded(2),
   sharded(2, false),
 ];
-
-/** The auto interval for the capture's span (what the CLI's timeline ends up on without hints' timing). */
-function tickInterval(cap: BenchCapture): number {
-  return defaultInterval((cap.result.lastUs - cap.result.firstUs) / 1e6);
-}
 
 /**
  * Peak RSS of one pass of case k, in a fresh process (this module with --rss k): in the bench process the
@@ -114,9 +107,8 @@ export interface ShardBenchCase {
 export async function benchShard(
   quick = false,
   timeline = true,
-): Promise<{ packets: number; interval: number | null; cases: ShardBenchCase[] }> {
+): Promise<{ packets: number; timeline: boolean; cases: ShardBenchCase[] }> {
   const cap = await benchCapture("bench5m", quick);
-  const interval = timeline ? tickInterval(cap) : null;
   const timings = new Map<string, ShardedReplayResult["timing"]>();
   const counts = new Map<string, number>();
   const results = await runPasses(
@@ -126,7 +118,7 @@ export async function benchShard(
         name: c.name,
         packets: cap.packets,
         pass: async () => {
-          const r = await c.run(cap.path, interval);
+          const r = await c.run(cap.path, timeline);
           if (r.timing) timings.set(c.name, r.timing);
           counts.set(c.name, r.count);
           return r.packets + r.afterEnd;
@@ -136,7 +128,7 @@ export async function benchShard(
   );
   return {
     packets: cap.packets,
-    interval,
+    timeline,
     cases: results.map((r, k) => ({
       name: r.name,
       mpps: r.pps / 1e6,
@@ -148,8 +140,8 @@ export async function benchShard(
   };
 }
 
-export function printShard(rep: { packets: number; interval: number | null; cases: ShardBenchCase[] }): void {
-  const tl = rep.interval === null ? "no timeline" : `timeline every ${rep.interval} s`;
+export function printShard(rep: { packets: number; timeline: boolean; cases: ShardBenchCase[] }): void {
+  const tl = rep.timeline ? "timeline (auto interval)" : "no timeline";
   console.log(`\nsharded replay, bench5m: ${rep.packets} packets (read, decode, tracking, ${tl})`);
   for (const c of rep.cases) {
     let line = `  ${c.name.padEnd(22)} ${mpps(c.mpps * 1e6).padStart(11)} (best pass ${c.bestMpps.toFixed(2)} Mpps)  peak RSS ${c.peakRssMiB.toFixed(0)} MiB  table ${c.count}`;
@@ -175,8 +167,7 @@ if (import.meta.url === pathToFileURL(process.argv[1] ?? "").href) {
     // One pass of one case, for childPeakRss.
     const c = CASES[Number(process.argv[rssAt + 1])];
     if (!c) throw new Error(`--rss: no case ${process.argv[rssAt + 1]}`);
-    const cap = await benchCapture("bench5m", quick);
-    await c.run(cap.path, timeline ? tickInterval(cap) : null);
+    await c.run((await benchCapture("bench5m", quick)).path, timeline);
     console.log(`peakRss ${peakRss()}`);
   } else printShard(await benchShard(quick, timeline));
 }
