@@ -51,7 +51,7 @@ import { icmpIsError } from "./proto-icmp.js";
 import { icmpv6IsUntracked } from "./proto-icmpv6.js";
 import type { CtSettings } from "./settings.js";
 import { CtTable, NIL } from "./table.js";
-import { tallyEntries } from "./tally.js";
+import { TALLY_LEN, TALLY_LIVE, tallyEntries } from "./tally.js";
 import { TRACKERS } from "./trackers.js";
 import {
   hashTuple,
@@ -689,12 +689,9 @@ export class Conntrack implements CtContext, GcHost {
 
   /** Entries in the table not expired at nowJiffies (what conntrack -L lists), counted without a dump. */
   liveCount(nowJiffies: number): number {
-    const table = this.table;
-    const store = table.store;
-    let n = 0;
-    for (let ct = 0; ct < table.capacity; ct++)
-      if (table.isLinked(ct) && jdiff(store.timeoutOf(ct), nowJiffies) > 0) n++;
-    return n;
+    const v = new Float64Array(TALLY_LEN);
+    tallyEntries(this.table, nowJiffies, v, 0);
+    return v[TALLY_LIVE]!;
   }
 
   /** Chain-length statistics over the buckets, kept incrementally by the table. */

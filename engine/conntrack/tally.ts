@@ -64,7 +64,7 @@ export function tallyEntries(table: CtTable, now: number, v: Float64Array, at: n
     // Free and unconfirmed entries are unlinked (prev = UNLINKED): w = 0 adds nothing.
     const w = hot[h + H_PREV] === UNLINKED ? 0 : 1;
     linked += w;
-    expired += w & +(jdiff(hot[h + H_TIMEOUT]!, nowI) <= 0);
+    expired += w & +(jdiff(hot[h + H_TIMEOUT]!, nowI) <= 0); // nf_ct_is_expired
     const status = hot[h + H_STATUS]!;
     assured += w & (status >>> IPS_ASSURED_BIT);
     seenReply += w & (status >>> IPS_SEEN_REPLY_BIT);

@@ -56,6 +56,8 @@ export interface DecodePipelineOptions {
   slotBytes?: number;
   /** Test hook: the decode worker holding this capture packet number throws. */
   failAtPacket?: number;
+  /** Record where each batch read ends, for hintAt (tickHint); otherwise nothing is kept. */
+  tickHints?: boolean;
   /**
    * Called before next() waits for a slot's `busy` (the ring is full): work the caller deferred that the
    * slot may wait on must run now (the main thread's shard tasks, see engine/shard/index.ts).
@@ -132,7 +134,10 @@ export class DecodePipeline {
   private records = 0;
   private recFrom = 0;
   private recN = 0;
-  /** [file index, last packetNo, share of the file read] per batch read and not yet passed by hintAt. */
+  /**
+   * [file index, last packetNo, share of the file read] per batch read and not yet passed by hintAt (which
+   * the consumer calls at every tick, so this holds about the ring's batches).
+   */
   private readonly marks: number[] = [];
   private inputDone = false;
   /** Slots filled so far (the next one to fill is filled % K). */
@@ -386,7 +391,7 @@ export class DecodePipeline {
       this.recFrom = 0;
       this.recN = n;
       const total = this.reader.totalBytes;
-      if (total) {
+      if (this.o.tickHints && total) {
         this.marks.push(this.f, this.rec.packetNo[n - 1]!, this.reader.position / total);
       }
       this.o.onProgress?.({

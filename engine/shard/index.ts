@@ -228,6 +228,7 @@ export async function replaySharded(
   const pumpMain = (block: boolean): void => mainThread?.pump(block);
   const pipe = new DecodePipeline(files, {
     beforeWait: () => pumpMain(true),
+    tickHints: opts.tickHint !== undefined && onTick !== undefined && files.length === 1,
     threads: decodeThreads,
     shards,
     batchSize: cap,

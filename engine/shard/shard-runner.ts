@@ -52,6 +52,8 @@ export class ShardRunner {
   /** Time this thread spent in run tasks and, inside them, waiting at the epoch barrier (ms). */
   private busyMs = 0;
   private barrierMs = 0;
+  /** The epoch ready() found far from nf_conntrack_max (its task runs next, without a second check). */
+  private farEpoch = 0;
   /** Epochs in which this thread waited for the exact global count (the barrier path). */
   private barrierEpochs = 0;
   /**
@@ -113,6 +115,7 @@ export class ShardRunner {
         ? new ChainSampler(new Int32Array(t.chains), t.settings.buckets, t.chainThread)
         : null;
     this.started = false;
+    this.farEpoch = 0;
     this.busyMs = 0;
     this.barrierMs = 0;
     this.barrierEpochs = 0;
@@ -184,7 +187,11 @@ export class ShardRunner {
     const init = this.init!;
     if (!init.lockstep) return true;
     if (this.allDone(t.epoch - 1)) return true;
-    return this.farFromMax(t);
+    if (!this.farFromMax(t)) return false;
+    // The bound only shrinks as the others publish, and t runs right after this: runTimed need not
+    // compute it again (countOthers was set just now).
+    this.farEpoch = t.epoch;
+    return true;
   }
 
   private run(t: RunTask): ShardSample[] | null {
@@ -206,7 +213,7 @@ export class ShardRunner {
     const sync = this.sync;
     const lockstep = init.lockstep;
     const total = init.totalShards;
-    if (lockstep && !this.farFromMax(t)) {
+    if (lockstep && this.farEpoch !== t.epoch && !this.farFromMax(t)) {
       const w0 = performance.now();
       this.barrierEpochs++;
       const ok = this.waitEpoch(t.epoch - 1);
