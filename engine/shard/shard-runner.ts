@@ -229,6 +229,9 @@ export class ShardRunner {
       for (const sh of this.shards) this.moveClock(sh.ct, t.start);
     }
     const pkt = this.batches[t.slot]!;
+    // This thread's view of a shared batch has its own `count` (the decoding thread's is not shared): the
+    // prefetch groups of Conntrack.process stop at it, so at 0 they prefetched nothing.
+    pkt.count = t.to;
     const col = this.shardCols[t.slot]!;
     const failAt = init.failAtPacket;
     for (const sh of this.shards) {
