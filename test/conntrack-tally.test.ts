@@ -54,6 +54,11 @@ describe.skipIf(!existsSync(corpus))("tallyEntries", () => {
       const ct = r.conntrack;
       expect(ct.count).toBeGreaterThan(0);
       const groups = new Set<number>();
+      // The tally stops at the high-water mark: no entry in use lies at or past it.
+      expect(ct.table.highWater).toBeLessThanOrEqual(ct.table.capacity);
+      let top = -1;
+      for (let e = 0; e < ct.table.capacity; e++) if (ct.table.inUse[e] === 1) top = e;
+      expect(top).toBeLessThan(ct.table.highWater);
       ct.forEachEntry((e) => groups.add(PROTO_INDEX[ct.store.l4protoOf(e)]!));
       let sawExpired = false;
       let sawLive = false;

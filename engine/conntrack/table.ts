@@ -47,6 +47,8 @@ export class CtTable {
   count = 0;
   /** Confirmed entries linked in the table. */
   linked = 0;
+  /** One past the highest entry ever allocated: entries from here on were never used (allocation is lowest first). */
+  highWater = 0;
   /**
    * Per bucket: nodes in its chain, with chainHist[n] = buckets holding n nodes (n >= 1), the number of
    * non-empty buckets and the longest chain, all kept on insert/unlink so chain statistics cost O(1) at a
@@ -93,6 +95,7 @@ export class CtTable {
     this.freeHead = this.freeNext[ct]!;
     this.freeNext[ct] = NIL;
     this.inUse[ct] = 1;
+    if (ct >= this.highWater) this.highWater = ct + 1;
     this.store.reset(ct);
     this.count++;
     return ct;

@@ -53,7 +53,9 @@ export function tallyEntries(table: CtTable, now: number, v: Float64Array, at: n
   const hot = store.hotI;
   const l4proto = store.l4proto;
   const state = store.state;
-  const n = store.capacity;
+  // Entries past the high-water mark were never allocated (unlinked, they add nothing): a pool doubled once
+  // past nf_conntrack_max holds twice the entries ever in use.
+  const n = table.highWater;
   const nowI = now | 0;
   cells.fill(0);
   let linked = 0;
