@@ -1,6 +1,8 @@
 /** openCapture: opens a file or stdin, detects gzip (by magic) and pcap/pcapng, returns a streaming reader. */
+
 import { open } from "node:fs/promises";
 import { Readable } from "node:stream";
+import { chunkBuffer } from "./chunk-memory.js";
 import { CaptureError } from "./error.js";
 import { PCAP_HEADER_BYTES, PcapReader } from "./pcap.js";
 import { BT_SHB, BYTE_ORDER_MAGIC, PcapngReader } from "./pcapng.js";
@@ -96,7 +98,7 @@ async function openSource(
     return new CaptureError(file, offset, 0, message);
   };
 
-  const buf = new Uint8Array(bufSize);
+  const buf = chunkBuffer(bufSize);
   let [end, eof] = await fillTo(src, buf, 0, DETECT_BYTES);
   if (end < 0) return bail(0, src.failure ?? "read failed");
   let gzip = false;

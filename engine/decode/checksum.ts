@@ -6,6 +6,9 @@
  * 32-bit words through a Uint32Array view of the underlying buffer and swap once at the end.
  */
 
+import { chunkMemoryOf } from "../capture/chunk-memory.js";
+import { type SimdSum, simdSumFor } from "./checksum-simd.js";
+
 // Two cached views (capture chunk + reassembly buffer alternate), created per backing buffer, not per packet.
 let viewBufA: ArrayBufferLike | null = null;
 let viewA: Uint32Array = new Uint32Array(0);
@@ -18,13 +21,20 @@ let viewB: Uint32Array = new Uint32Array(0);
 let lastBytes: Uint8Array | null = null;
 let lastWords: Uint32Array = viewA;
 let lastOffset = 0;
+/** The SIMD sum over lastBytes' memory when it is a capture chunk (see checksum-simd.ts), else null. */
+let lastSimd: SimdSum | null = null;
 
 function select(buf: Uint8Array): void {
   if (buf === lastBytes) return;
   lastBytes = buf;
   lastWords = wordsOf(buf.buffer);
   lastOffset = buf.byteOffset;
+  const mem = chunkMemoryOf(buf.buffer);
+  lastSimd = mem === undefined ? null : simdSumFor(mem);
 }
+
+/** Longest range one SIMD call sums (its 32-bit lanes cannot overflow below 512 KiB). */
+const SIMD_MAX = 0x40000;
 
 function wordsOf(ab: ArrayBufferLike): Uint32Array {
   if (ab === viewBufA) return viewA;
@@ -70,6 +80,11 @@ export function sumBytes(buf: Uint8Array, start: number, len: number): number {
   if (len > 0x400000) return sumBytes(buf, start, 0x400000) + sumBytes(buf, start + 0x400000, len - 0x400000);
   select(buf);
   const abs = lastOffset + start;
+  if (lastSimd !== null && len <= SIMD_MAX) {
+    // The sum of the range's little-endian words, byte-swapped into the big-endian one.
+    const le = lastSimd(abs, len);
+    return ((le & 0xff) << 8) | (le >>> 8);
+  }
   const absEnd = abs + len;
   const w = lastWords;
   let i = abs >>> 2;

@@ -1,0 +1,26 @@
+/**
+ * The part of the WebAssembly JS API ctreplay uses (Node has it; the ES2022 lib and @types/node 20 do not
+ * declare it, and lib "dom" would bring browser globals into engine code).
+ */
+declare namespace WebAssembly {
+  interface MemoryDescriptor {
+    initial: number;
+    maximum?: number;
+    shared?: boolean;
+  }
+  class Memory {
+    constructor(descriptor: MemoryDescriptor);
+    readonly buffer: ArrayBuffer;
+    grow(delta: number): number;
+  }
+  class Module {
+    constructor(bytes: Uint8Array);
+  }
+  type ImportValue = Memory | ((...args: never[]) => unknown) | number;
+  type Imports = Record<string, Record<string, ImportValue>>;
+  class Instance {
+    constructor(module: Module, imports?: Imports);
+    readonly exports: Record<string, unknown>;
+  }
+  function validate(bytes: Uint8Array): boolean;
+}
