@@ -1,8 +1,8 @@
 /** Checksum primitives: the aligned fast path against a byte-by-byte reference, RFC vectors, CRC32c. */
 import { describe, expect, it } from "vitest";
 import { chunkBuffer, chunkMemoryOf } from "../engine/capture/chunk-memory.js";
-import { simdAvailable } from "../engine/decode/checksum-simd.js";
 import { crc32c, csumFinish, fold16, sctpCrc32c, sumBytes, sumBytesSlow } from "../engine/decode/checksum.js";
+import { simdAvailable } from "../engine/decode/checksum-simd.js";
 import { L4_CSUM_BAD, L4_UDP_LEN_BAD } from "../engine/decode/packet-batch.js";
 import { FRAMES } from "./decode-frames.js";
 import { decodeOne, hex } from "./decode-helpers.js";
@@ -48,7 +48,8 @@ describe("one's-complement sum", () => {
     // Sums that fold to 0xffff (all ones) and a lane pushed near its limit; a view with a byteOffset.
     chunk.fill(0xff, 0, 65536);
     for (const len of [2, 16, 4096, 65534]) expect(fold16(sumBytes(chunk, 0, len))).toBe(0xffff);
-    for (const len of [17, 65535]) expect(fold16(sumBytes(chunk, 0, len))).toBe(fold16(sumBytesSlow(chunk, 0, len)));
+    for (const len of [17, 65535])
+      expect(fold16(sumBytes(chunk, 0, len))).toBe(fold16(sumBytesSlow(chunk, 0, len)));
     const view = chunk.subarray(5, 60000);
     expect(fold16(sumBytes(view, 3, 50001))).toBe(fold16(sumBytesSlow(view, 3, 50001)));
     // Longer than one SIMD call covers: split, still exact.
