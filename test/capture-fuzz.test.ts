@@ -75,7 +75,8 @@ describe.skipIf(!haveCaptures)("capture fuzz", () => {
       stats.mutants++;
       let r: Awaited<ReturnType<typeof openCapture>>;
       try {
-        r = await openCapture(file, { bufferSize: BUF });
+        // Every other mutant through the read-ahead path (files in the page cache are read synchronously).
+        r = await openCapture(file, { bufferSize: BUF, readAhead: iter % 2 === 1 });
       } catch (e) {
         throw new Error(`openCapture threw on mutant ${iter} of ${src.name}: ${String(e)}`);
       }

@@ -67,7 +67,7 @@ export async function openCapture(
       return new CaptureError(file, 0, 0, "cannot read: is a directory");
     }
     totalBytes = st?.isFile() ? st.size : null;
-    src = new FileSource(fh);
+    src = new FileSource(fh, opts.readAhead ?? false);
   } catch (e) {
     return new CaptureError(file, 0, 0, `cannot open: ${errorText(e)}`);
   }

@@ -14,6 +14,8 @@ export interface ByteSource {
   readonly failure: string | null;
   /** Raw (file / compressed) bytes consumed so far. */
   readonly bytesRead: number;
+  /** The reader should keep one read in flight ahead of parsing (files read from disk; see FileSource). */
+  readonly readAhead: boolean;
   close(): Promise<void>;
 }
 
@@ -21,24 +23,43 @@ function message(e: unknown): string {
   return e instanceof Error ? e.message : String(e);
 }
 
+/** A read slower than this (bytes per ms, i.e. 1 GB/s) and longer than SLOW_READ_MS waited for the disk. */
+const PAGE_CACHE_BYTES_PER_MS = 1e6;
+const SLOW_READ_MS = 0.25;
+
 /**
- * A plain file, read with fs.readSync straight into the reader's chunk. An async read went through the
- * threadpool and back through the event loop: ~70 us per 512 KiB chunk against ~25 us for the copy itself,
- * on another core, and the decoder then pulled the chunk across cores (bench5m full-size, reader alone
- * 0.31 -> 0.13-0.16 s; read + decode 0.66-0.69 -> 0.56-0.59 s; in-process replay 4.6-4.8 -> 4.4 s).
+ * A plain file. While it comes from the page cache it is read with fs.readSync straight into the reader's
+ * chunk: an async read went through the threadpool and back through the event loop, ~70 us per 512 KiB
+ * chunk against ~25 us for the copy itself, on another core, and the decoder then pulled the chunk across
+ * cores (bench5m full-size, hot page cache: reader alone 0.31 -> 0.13-0.16 s; read + decode 0.66-0.69 ->
+ * 0.56-0.59 s; in-process replay 4.6-4.8 -> 4.4 s). A synchronous read from the disk, though, stops all
+ * work meanwhile (bench5m evicted from the page cache: in-process replay 7.3 s): the first read that had
+ * to wait for it (slower than 1 GB/s) turns on read-ahead, async reads overlapped with decoding, for the
+ * rest of the file (5.1 s).
  */
 export class FileSource implements ByteSource {
   failure: string | null = null;
   bytesRead = 0;
   private closed = false;
 
-  constructor(readonly fh: FileHandle) {}
+  constructor(
+    readonly fh: FileHandle,
+    public readAhead = false,
+  ) {}
 
   async read(dst: Uint8Array, off: number, len: number): Promise<number> {
     try {
-      const bytesRead = readSync(this.fh.fd, dst, off, len, this.bytesRead);
-      this.bytesRead += bytesRead;
-      return bytesRead;
+      let n: number;
+      if (this.readAhead) {
+        n = (await this.fh.read(dst, off, len, this.bytesRead)).bytesRead;
+      } else {
+        const t0 = performance.now();
+        n = readSync(this.fh.fd, dst, off, len, this.bytesRead);
+        const ms = performance.now() - t0;
+        if (ms > SLOW_READ_MS && ms * PAGE_CACHE_BYTES_PER_MS > n) this.readAhead = true;
+      }
+      this.bytesRead += n;
+      return n;
     } catch (e) {
       this.failure = `read failed: ${message(e)}`;
       return -1;
@@ -63,6 +84,8 @@ const QUEUE_LOW = 2 * 1024 * 1024;
 export class StreamSource implements ByteSource {
   failure: string | null = null;
   bytesRead = 0;
+  /** Streams queue ahead by themselves. */
+  readonly readAhead = false;
   private readonly queue: Uint8Array[] = [];
   private queueHead = 0;
   private chunkOff = 0;
@@ -160,6 +183,7 @@ export class StreamSource implements ByteSource {
 
 /** Gunzips a raw byte iterable; bytesRead counts the compressed bytes consumed. */
 export class GzipSource implements ByteSource {
+  readonly readAhead = false;
   private readonly out: StreamSource;
   private raw = 0;
   private readonly input: Readable;

@@ -48,6 +48,11 @@ export interface CaptureReader {
 export interface OpenOptions {
   /** Any malformed record is fatal (default: odd-but-sane records are delivered and counted in skipped). */
   strict?: boolean;
-  /** Initial chunk buffer size in bytes (default 4 MiB; tests use small values to exercise refills). */
+  /** Initial chunk buffer size in bytes (default 512 KiB; tests use small values to exercise refills). */
   bufferSize?: number;
+  /**
+   * Files: read ahead asynchronously from the first chunk on (default: synchronous reads until one has to
+   * wait for the disk, see FileSource). Tests use it to run the read-ahead path on files in the page cache.
+   */
+  readAhead?: boolean;
 }
