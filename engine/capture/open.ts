@@ -1,5 +1,4 @@
 /** openCapture: opens a file or stdin, detects gzip (by magic) and pcap/pcapng, returns a streaming reader. */
-
 import { open } from "node:fs/promises";
 import { Readable } from "node:stream";
 import { chunkBuffer } from "./chunk-memory.js";

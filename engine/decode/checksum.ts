@@ -3,7 +3,9 @@
  * main per-byte cost of decoding full-size frames; no allocation per call.
  *
  * The one's-complement sum is byte-order independent up to a byte swap: we sum aligned little-endian
- * 32-bit words through a Uint32Array view of the underlying buffer and swap once at the end.
+ * 32-bit words through a Uint32Array view of the underlying buffer and swap once at the end. Over a capture
+ * chunk (a WebAssembly memory, engine/capture/chunk-memory.ts) the sum runs in WebAssembly SIMD instead
+ * (checksum-simd.ts), 16 bytes a step.
  */
 
 import { chunkMemoryOf } from "../capture/chunk-memory.js";
@@ -69,7 +71,8 @@ function fold32(sum: number): number {
  * Big-endian 16-bit one's-complement sum of buf[start, start+len) (odd length padded with a zero byte),
  * unfolded (< 2^53) or folded: combine partial sums by adding, then fold16.
  *
- * Reads the aligned 32-bit words covering the range, the first and last masked to the range's bytes, sums
+ * Over a capture chunk of up to SIMD_MAX bytes: the SIMD sum, byte-swapped. Otherwise reads the aligned
+ * 32-bit words covering the range, the first and last masked to the range's bytes, sums
  * them as doubles in four accumulators (exact below 2^53: at most 2^20 words per call), folds, and swaps the
  * bytes when the range starts at an even address (there the first byte is a low byte of a little-endian
  * 16-bit half, but the high byte of the big-endian sum).
