@@ -41,7 +41,8 @@ export interface ReplayOptions {
   /**
    * A lower bound of what `nextTick()` will return once `onTick(at)` returned (e.g.
    * Timeline.nextTickBound). The sharded driver hands the shards the rows up to it while the tick's samples
-   * are on their way back, instead of letting them wait for onTick; without it, rows up to at + tickInterval.
+   * are on their way back, instead of letting them wait for onTick (without it they wait). The next tick must
+   * not come before it: the sharded driver fails if it does.
    */
   nextTickBound?: (at: number) => number;
   tickInterval?: number;

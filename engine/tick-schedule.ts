@@ -37,14 +37,16 @@ export class TickSchedule {
 
   /**
    * A time the tick after the one at `at` cannot come before, known before fired(at) runs: exact on the
-   * fixed grid; with a nextTick hook, its nextTickBound (else nothing beyond `at`), and at most the grid
-   * step fired() falls back to.
+   * fixed grid; with a nextTick hook, its nextTickBound (else nothing beyond `at`). A hook with a bound must
+   * move on past it (fired()'s fallback to the fixed grid step is for hooks without one; the sharded driver
+   * fails on a next tick before its bound). Until 2026-11-23 the bound was also capped at that step,
+   * `tickInterval` (1 s unless given), so with the timeline's 5 s ticks the shards got only the first
+   * second of rows after a tick before the main thread had to wait for its samples.
    */
   boundAfter(at: number): number {
     if (this.hookNext === undefined)
       return (Number.isFinite(this.gridNext) ? this.gridNext : at) + this.interval;
-    const b = this.hookBound === undefined ? at : this.hookBound(at);
-    return Math.min(b, at + this.interval);
+    return this.hookBound === undefined ? at : this.hookBound(at);
   }
 
   /** After a tickHint moved the hook's next tick later (the grid coarsened): fire at the new time. */

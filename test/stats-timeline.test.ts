@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { MemoryModel, SLAB_PRESETS } from "../engine/stats/memory.js";
 import { defaultInterval, niceCeil, Timeline } from "../engine/stats/timeline.js";
+import { TickSchedule } from "../engine/tick-schedule.js";
 import { FakeTable } from "./report-fixture.js";
 
 describe("tick interval", () => {
@@ -169,6 +170,23 @@ describe("Timeline", () => {
       }
       expect(checked).toBeGreaterThan(250); // the bound lets rows run ahead at nearly every tick
     }
+  });
+
+  it("the drivers' tick schedule takes the timeline's whole bound: rows run ahead to the next tick", () => {
+    // Until 2026-11-23 TickSchedule capped the bound at tickInterval (1 s unless given): with 5 s ticks the
+    // sharded driver handed out one second of rows after a tick and then waited for its samples.
+    const tl = new Timeline({ interval: 5 });
+    const ticks = new TickSchedule({
+      onTick: () => undefined,
+      nextTick: () => tl.nextTick,
+      nextTickBound: (at) => tl.nextTickBound(at),
+    });
+    const bound = ticks.boundAfter(1000);
+    expect(bound).toBeGreaterThan(1004.99);
+    tl.onTick(1000, new FakeTable());
+    ticks.fired(1000);
+    expect(ticks.at).toBe(1005);
+    expect(ticks.at).toBeGreaterThanOrEqual(bound);
   });
 
   it("memory per row from the model", () => {
