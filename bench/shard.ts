@@ -4,7 +4,11 @@
  * the same run (benny, whole-file passes). Prints the 2-vs-1-thread speed-up, each case's peak RSS
  * (VmHWM of one pass in a fresh process) and where the time went (main thread
  * read+decode vs waiting, worker busy time, per packet).
- *   node dist/bench/shard.js [--quick] [--no-timeline]
+ *
+ * The cases run in rounds (each round one benny suite over every case, in turn), and the speed-ups are
+ * the median of each round's ratios: this machine's speed drifts by ±15 % over minutes, so a ratio of two
+ * passes minutes apart measured the drift as much as the code.
+ *   node dist/bench/shard.js [--quick] [--no-timeline] [--rounds N]   (default 3 rounds, 1 with --quick)
  */
 import { execFileSync } from "node:child_process";
 import { readFileSync } from "node:fs";
@@ -97,54 +101,86 @@ function childPeakRss(k: number, quick: boolean, timeline: boolean): number {
 
 export interface ShardBenchCase {
   name: string;
+  /** Median over the rounds of benny's mean packets/s. */
   mpps: number;
+  /** Each round's Mpps. */
+  roundMpps: number[];
   bestMpps: number;
   peakRssMiB: number;
   timing: ShardedReplayResult["timing"] | null;
   count: number;
 }
 
+export interface ShardBenchReport {
+  packets: number;
+  timeline: boolean;
+  rounds: number;
+  cases: ShardBenchCase[];
+}
+
+function median(xs: readonly number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 === 1 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
+}
+
 export async function benchShard(
   quick = false,
   timeline = true,
-): Promise<{ packets: number; timeline: boolean; cases: ShardBenchCase[] }> {
+  rounds = quick ? 1 : 3,
+): Promise<ShardBenchReport> {
   const cap = await benchCapture("bench5m", quick);
   const timings = new Map<string, ShardedReplayResult["timing"]>();
   const counts = new Map<string, number>();
-  const results = await runPasses(
-    `sharded replay: bench5m (${cap.packets} packets)`,
-    CASES.map(
-      (c): PassCase => ({
-        name: c.name,
-        packets: cap.packets,
-        pass: async () => {
-          const r = await c.run(cap.path, timeline);
-          if (r.timing) timings.set(c.name, r.timing);
-          counts.set(c.name, r.count);
-          return r.packets + r.afterEnd;
-        },
-      }),
-    ),
-  );
+  const perRound: Awaited<ReturnType<typeof runPasses>>[] = [];
+  for (let round = 0; round < rounds; round++) {
+    perRound.push(
+      await runPasses(
+        `sharded replay: bench5m (${cap.packets} packets), round ${round + 1} of ${rounds}`,
+        CASES.map(
+          (c): PassCase => ({
+            name: c.name,
+            packets: cap.packets,
+            pass: async () => {
+              const r = await c.run(cap.path, timeline);
+              if (r.timing) timings.set(c.name, r.timing);
+              counts.set(c.name, r.count);
+              return r.packets + r.afterEnd;
+            },
+          }),
+        ),
+      ),
+    );
+  }
   return {
     packets: cap.packets,
     timeline,
-    cases: results.map((r, k) => ({
-      name: r.name,
-      mpps: r.pps / 1e6,
-      bestMpps: r.packets / r.bestS / 1e6,
-      peakRssMiB: childPeakRss(k, quick, timeline) / 2 ** 20,
-      timing: timings.get(r.name) ?? null,
-      count: counts.get(r.name) ?? 0,
-    })),
+    rounds,
+    cases: CASES.map((c, k) => {
+      const runs = perRound.map((res) => res[k]!);
+      const roundMpps = runs.map((r) => r.pps / 1e6);
+      return {
+        name: c.name,
+        mpps: median(roundMpps),
+        roundMpps,
+        bestMpps: Math.max(...runs.map((r) => r.packets / r.bestS / 1e6)),
+        peakRssMiB: childPeakRss(k, quick, timeline) / 2 ** 20,
+        timing: timings.get(c.name) ?? null,
+        count: counts.get(c.name) ?? 0,
+      };
+    }),
   };
 }
 
-export function printShard(rep: { packets: number; timeline: boolean; cases: ShardBenchCase[] }): void {
+export function printShard(rep: ShardBenchReport): void {
   const tl = rep.timeline ? "timeline (auto interval)" : "no timeline";
-  console.log(`\nsharded replay, bench5m: ${rep.packets} packets (read, decode, tracking, ${tl})`);
+  console.log(
+    `\nsharded replay, bench5m: ${rep.packets} packets (read, decode, tracking, ${tl}); median of ${rep.rounds} round(s)`,
+  );
   for (const c of rep.cases) {
-    let line = `  ${c.name.padEnd(22)} ${mpps(c.mpps * 1e6).padStart(11)} (best pass ${c.bestMpps.toFixed(2)} Mpps)  peak RSS ${c.peakRssMiB.toFixed(0)} MiB  table ${c.count}`;
+    const rounds =
+      c.roundMpps.length > 1 ? ` [rounds ${c.roundMpps.map((x) => x.toFixed(2)).join(" / ")}]` : "";
+    let line = `  ${c.name.padEnd(22)} ${mpps(c.mpps * 1e6).padStart(11)}${rounds} (best pass ${c.bestMpps.toFixed(2)} Mpps)  peak RSS ${c.peakRssMiB.toFixed(0)} MiB  table ${c.count}`;
     const t = c.timing;
     if (t) {
       const ns = (ms: number): string => `${((ms * 1e6) / rep.packets).toFixed(0)} ns/pkt`;
@@ -153,21 +189,29 @@ export function printShard(rep: { packets: number; timeline: boolean; cases: Sha
     console.log(line);
   }
   const [inproc, one, two] = rep.cases;
-  if (inproc && one && two)
+  if (inproc && one && two) {
+    // Each round's ratio (passes seconds apart), then their median.
+    const ratios = (a: ShardBenchCase, b: ShardBenchCase): number[] =>
+      a.roundMpps.map((x, r) => x / b.roundMpps[r]!);
+    const show = (xs: number[]): string =>
+      `${median(xs).toFixed(2)}x${xs.length > 1 ? ` (rounds ${xs.map((x) => x.toFixed(2)).join(" / ")})` : ""}`;
     console.log(
-      `  2 threads vs the sharded driver on 1 thread: ${(two.mpps / one.mpps).toFixed(2)}x; 2 threads vs in-process (what the CLI's --threads 1 runs): ${(two.mpps / inproc.mpps).toFixed(2)}x`,
+      `  2 threads vs the sharded driver on 1 thread: ${show(ratios(two, one))}; 2 threads vs in-process (what the CLI's --threads 1 runs): ${show(ratios(two, inproc))}`,
     );
+  }
 }
 
 if (import.meta.url === pathToFileURL(process.argv[1] ?? "").href) {
   const quick = process.argv.includes("--quick");
   const timeline = !process.argv.includes("--no-timeline");
   const rssAt = process.argv.indexOf("--rss");
+  const roundsAt = process.argv.indexOf("--rounds");
+  const rounds = roundsAt >= 0 ? Math.max(1, Number(process.argv[roundsAt + 1]) || 1) : undefined;
   if (rssAt >= 0) {
     // One pass of one case, for childPeakRss.
     const c = CASES[Number(process.argv[rssAt + 1])];
     if (!c) throw new Error(`--rss: no case ${process.argv[rssAt + 1]}`);
     await c.run((await benchCapture("bench5m", quick)).path, timeline);
     console.log(`peakRss ${peakRss()}`);
-  } else printShard(await benchShard(quick, timeline));
+  } else printShard(await benchShard(quick, timeline, rounds));
 }
