@@ -8,37 +8,28 @@ import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
 import { jdiff } from "../engine/conntrack/clock.js";
-import { IPS_ASSURED, IPS_SEEN_REPLY } from "../engine/conntrack/l4proto.js";
+import { IPS_ASSURED } from "../engine/conntrack/l4proto.js";
 import type { Conntrack } from "../engine/conntrack/nf-conntrack-in.js";
 import { resolveSettings } from "../engine/conntrack/settings.js";
 import {
   PROTO_INDEX,
-  TALLY_ASSURED,
   TALLY_EXPIRED,
   TALLY_LEN,
   TALLY_LIVE,
-  TALLY_PROTO,
-  TALLY_TCP,
-  TALLY_UNREPLIED,
   tallyEntries,
 } from "../engine/conntrack/tally.js";
-import { TCP_STATE_NAMES } from "../engine/conntrack/tcp-states.js";
 import { replayCaptures } from "../engine/replay.js";
+import { tallyOne } from "./report-fixture.js";
 
 const corpus = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../../shared/captures");
 
 /** The same marginals, entry by entry through the table's accessors. */
 function reference(ct: Conntrack, now: number): number[] {
   const v = new Array<number>(TALLY_LEN).fill(0);
-  ct.forEachEntry((e) => {
-    v[jdiff(ct.store.timeoutOf(e), now) <= 0 ? TALLY_EXPIRED : TALLY_LIVE]!++;
-    const st = ct.store.statusOf(e);
-    if (st & IPS_ASSURED) v[TALLY_ASSURED]!++;
-    if (!(st & IPS_SEEN_REPLY)) v[TALLY_UNREPLIED]!++;
-    const g = PROTO_INDEX[ct.store.l4protoOf(e)]!;
-    v[TALLY_PROTO + g]!++;
-    if (g === 0 && ct.store.stateOf(e) < TCP_STATE_NAMES.length) v[TALLY_TCP + ct.store.stateOf(e)]!++;
-  });
+  const s = ct.store;
+  ct.forEachEntry((e) =>
+    tallyOne(v, jdiff(s.timeoutOf(e), now) <= 0, s.statusOf(e), s.l4protoOf(e), s.stateOf(e)),
+  );
   return v;
 }
 

@@ -1,5 +1,6 @@
 /** Test fixtures for stats/report tests: a controllable table and a replay report built through the real code. */
 
+import { IPS_ASSURED, IPS_SEEN_REPLY } from "../engine/conntrack/l4proto.js";
 import {
   PROTO_INDEX,
   TALLY_ASSURED,
@@ -14,6 +15,25 @@ import { TCP_STATE_NAMES } from "../engine/conntrack/tcp-states.js";
 import { buildReplayReport, type ReplayReport } from "../engine/report/model.js";
 import { MemoryModel, SLAB_PRESETS } from "../engine/stats/memory.js";
 import { type ConntrackView, Timeline } from "../engine/stats/timeline.js";
+
+/**
+ * Adds one table entry to a tally vector (engine/conntrack/tally.ts layout): the reference the tests count
+ * with, entry by entry, independently of tallyEntries' branch-free loop.
+ */
+export function tallyOne(
+  v: Float64Array | number[],
+  expired: boolean,
+  status: number,
+  l4proto: number,
+  state: number,
+): void {
+  v[expired ? TALLY_EXPIRED : TALLY_LIVE]!++;
+  if (status & IPS_ASSURED) v[TALLY_ASSURED]!++;
+  if (!(status & IPS_SEEN_REPLY)) v[TALLY_UNREPLIED]!++;
+  const g = PROTO_INDEX[l4proto]!;
+  v[TALLY_PROTO + g]!++;
+  if (g === 0 && state < TCP_STATE_NAMES.length) v[TALLY_TCP + state]!++;
+}
 
 /** Entry fields as plain columns. */
 class EntryColumns {
@@ -66,13 +86,8 @@ export class FakeTable implements ConntrackView {
     this.scans++;
     v.fill(0, 0, TALLY_LEN);
     for (const ct of this.inTable) {
-      v[this.expiry[ct]! <= t ? TALLY_EXPIRED : TALLY_LIVE]!++;
-      const st = this.store.status[ct]!;
-      if (st & 4) v[TALLY_ASSURED]!++; // IPS_ASSURED
-      if ((st & 2) === 0) v[TALLY_UNREPLIED]!++; // IPS_SEEN_REPLY
-      const g = PROTO_INDEX[this.store.l4proto[ct]!]!;
-      v[TALLY_PROTO + g]!++;
-      if (g === 0 && this.store.state[ct]! < TCP_STATE_NAMES.length) v[TALLY_TCP + this.store.state[ct]!]!++;
+      const s = this.store;
+      tallyOne(v, this.expiry[ct]! <= t, s.status[ct]!, s.l4proto[ct]!, s.state[ct]!);
     }
   }
   chainStats() {

@@ -92,7 +92,8 @@ export interface ConntrackOptions {
   evictionRange?: number;
 }
 
-const NF_CT_EVICTION_RANGE = 8;
+/** early_drop's bucket count (nf_conntrack_core.c NF_CT_EVICTION_RANGE). */
+export const NF_CT_EVICTION_RANGE = 8;
 const MIN_CHAINLEN = 50;
 const MAX_CHAINLEN = 30;
 

@@ -1,8 +1,8 @@
 /**
  * Timeline samples of a sharded table. Each shard tallies its entries by the marginals the stats timeline
  * reads (engine/conntrack/tally.ts) and each tracking thread writes its shards' chain lengths into its own
- * region of one shared array; the thread that writes last merges the regions (one table's chains are the
- * shards' summed per-bucket lengths). The main thread sums the tallies and hands the timeline a
+ * region of one shared array, which the main thread merges (one table's chains are the shards' summed
+ * per-bucket lengths). The main thread also sums the tallies and hands the timeline a
  * ConntrackView with exactly those totals (MergedView), so a sharded timeline row equals the single-table
  * one.
  */

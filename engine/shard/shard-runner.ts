@@ -6,7 +6,7 @@
  * memory written by the main thread (never copied). Run tasks execute in epoch order (see task()).
  * See docs/sharding.md.
  */
-import { Conntrack } from "../conntrack/nf-conntrack-in.js";
+import { Conntrack, NF_CT_EVICTION_RANGE } from "../conntrack/nf-conntrack-in.js";
 import { PacketBatch, PK_NONE, packetBatchBytes } from "../decode/packet-batch.js";
 import {
   type FinishTask,
@@ -102,7 +102,7 @@ export class ShardRunner {
         seed: t.seed,
         ...(t.capacity !== undefined ? { capacity: t.capacity } : {}),
         // early_drop: as many candidates as the kernel's 8 buckets of the whole table (see ConntrackOptions).
-        evictionRange: 8 * t.totalShards,
+        evictionRange: NF_CT_EVICTION_RANGE * t.totalShards,
       }),
     }));
     this.ownShard = new Uint8Array(256);
