@@ -1,15 +1,16 @@
 /**
  * The decoder's straight-line path (untagged Ethernet + common IPv4/IPv6 + TCP/UDP/ICMP shapes) must give
- * the rows and counters of the general path. The same IP datagrams (real ones from the corpus, plus
+ * the rows and counters of the general path, and its WebAssembly twin (engine/decode/fast-path.ts, which
+ * runs on records in a capture chunk) those of the JavaScript one. The same IP datagrams (real ones from the corpus, plus
  * one-byte mutations and snaplen cuts of them) are decoded behind an untagged Ethernet header (fast path
  * where the shape fits) and behind an 802.1Q tag (always the general path; conntrack never sees the tag).
  */
 import path from "node:path";
 import { describe, expect, it } from "vitest";
 import { CaptureError, openCapture, RecordBatch } from "../engine/capture/index.js";
+import { fastPathUnavailable } from "../engine/decode/fast-path.js";
 import { L3_V4, L3_V6, LinkLayer } from "../engine/decode/link.js";
-import { L4_ICMP_INNER_OK, type PacketBatch } from "../engine/decode/packet-batch.js";
-import { capturesDir, decodeFrames, type Frame, haveCorpus } from "./decode-helpers.js";
+import { capturesDir, decodeFrames, type Frame, haveCorpus, rowKey } from "./decode-helpers.js";
 
 const FILES = [
   "tcp-http-nanosecond.pcap",
@@ -95,48 +96,43 @@ function variants(ds: Datagram[]): Datagram[] {
   return all;
 }
 
-function w4(a: Uint32Array, i: number): string {
-  return `${a[i * 4]},${a[i * 4 + 1]},${a[i * 4 + 2]},${a[i * 4 + 3]}`;
-}
-
-/** The columns valid for row i (PacketBatch's row contract). */
-function rowKey(o: PacketBatch, i: number): string {
-  let k = `${o.tsSec[i]}.${o.tsNsec[i]}#${o.packetNo[i]} k${o.kind[i]} l3${o.l3[i]} p${o.proto[i]} ${w4(o.src, i)}>${w4(o.dst, i)} ${o.sport[i]}>${o.dport[i]} len${o.l4len[i]} f${o.l4flags[i]} l3f${o.l3flags[i]}`;
-  const p = o.proto[i];
-  if (p === 6)
-    k += ` tcp ${o.tcpFlags[i]} ${o.tcpDoff[i]} ${o.seq[i]} ${o.ack[i]} ${o.win[i]} ${o.tcpOpt[i]} ${o.wscale[i]} ${o.sackEdge[i]} ${o.payload[i]}`;
-  if (p === 17 || p === 136) k += ` udp ${o.payload[i]}`;
-  if (p === 132) k += ` sctp ${o.x0[i]} ${o.x1[i]} ${o.nchunks[i]}`;
-  if (p === 47) k += ` gre ${o.x0[i]} ${o.x1[i]}`;
-  if (o.l4flags[i]! & L4_ICMP_INNER_OK)
-    k += ` inner ${o.il3[i]} ${o.iproto[i]} ${w4(o.isrc, i)}>${w4(o.idst, i)} ${o.isport[i]}>${o.idport[i]}`;
-  return k;
-}
-
-function decodeAll(frames: Frame[], verify: boolean): { rows: string[]; stats: string } {
-  const { out, stats } = decodeFrames(frames, { verifyChecksums: verify });
+function decodeAll(
+  frames: Frame[],
+  verify: boolean,
+  inChunk = false,
+): { rows: string[]; stats: string; fastRows: number } {
+  const { out, stats, dec } = decodeFrames(frames, { verifyChecksums: verify }, true, inChunk);
   const rows: string[] = [];
   for (let i = 0; i < out.count; i++) rows.push(rowKey(out, i));
-  return { rows, stats: JSON.stringify(stats.toJSON()) };
+  return { rows, stats: JSON.stringify(stats.toJSON()), fastRows: dec.fastRows };
 }
 
 describe.skipIf(!haveCorpus)("decode: untagged Ethernet (fast path) = VLAN-tagged (general path)", () => {
+  let wasmRows = 0;
   for (const file of FILES) {
     for (const verify of [true, false]) {
       it(`${file}, checksums ${verify ? "verified" : "off"}`, async () => {
         const ds = variants(await datagrams(file));
         expect(ds.length).toBeGreaterThan(0);
-        const fast = decodeAll(
-          ds.map((d) => frame(d, false)),
-          verify,
-        );
+        const untagged = ds.map((d) => frame(d, false));
+        const fast = decodeAll(untagged, verify);
         const general = decodeAll(
           ds.map((d) => frame(d, true)),
           verify,
         );
         expect(fast.stats).toBe(general.stats);
         expect(fast.rows).toEqual(general.rows);
+        // In a capture chunk the WebAssembly fast path decodes what it can: the same rows and counters.
+        expect(fast.fastRows).toBe(0);
+        const wasm = decodeAll(untagged, verify, true);
+        expect(wasm.stats).toBe(fast.stats);
+        expect(wasm.rows).toEqual(fast.rows);
+        wasmRows += wasm.fastRows;
       });
     }
   }
+  it("the WebAssembly fast path took part", () => {
+    expect(fastPathUnavailable()).toBeNull();
+    expect(wasmRows).toBeGreaterThan(1000);
+  });
 });

@@ -2,9 +2,9 @@
 import { existsSync } from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
-import { CaptureError, openCapture, RecordBatch } from "../engine/capture/index.js";
+import { CaptureError, chunkBuffer, openCapture, RecordBatch } from "../engine/capture/index.js";
 import { type DecodeOptions, Decoder } from "../engine/decode/index.js";
-import { PacketBatch } from "../engine/decode/packet-batch.js";
+import { L4_ICMP_INNER_OK, PacketBatch } from "../engine/decode/packet-batch.js";
 
 export const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 export const capturesDir = path.resolve(repoRoot, "../shared/captures");
@@ -25,14 +25,17 @@ export interface Frame {
   ts?: [number, number];
 }
 
-/** Decodes frames as consecutive records of one batch with one Decoder. */
-export function decodeFrames(frames: Frame[], opts?: Partial<DecodeOptions>, finish = true) {
+/**
+ * Decodes frames as consecutive records of one batch with one Decoder. `inChunk`: the records lie in a
+ * capture chunk memory (as the reader hands them out), where the WebAssembly fast path runs.
+ */
+export function decodeFrames(frames: Frame[], opts?: Partial<DecodeOptions>, finish = true, inChunk = false) {
   const dec = new Decoder(opts);
   const rec = new RecordBatch(frames.length);
   let total = 0;
   for (const f of frames) total += f.bytes.length + 3;
   // Odd start offsets on purpose: the checksum fast path must not depend on alignment.
-  const data = new Uint8Array(total + 8);
+  const data = inChunk ? chunkBuffer(total + 8) : new Uint8Array(total + 8);
   let off = 1;
   frames.forEach((f, i) => {
     data.set(f.bytes, off);
@@ -104,4 +107,22 @@ export function ip6(s: string): number[] {
 
 export function words(a: Uint32Array, row: number): number[] {
   return Array.from(a.subarray(row * 4, row * 4 + 4));
+}
+
+function w4(a: Uint32Array, i: number): string {
+  return `${a[i * 4]},${a[i * 4 + 1]},${a[i * 4 + 2]},${a[i * 4 + 3]}`;
+}
+
+/** The columns valid for row i (PacketBatch's row contract), as one string. */
+export function rowKey(o: PacketBatch, i: number): string {
+  let k = `${o.tsSec[i]}.${o.tsNsec[i]}#${o.packetNo[i]} k${o.kind[i]} l3${o.l3[i]} p${o.proto[i]} ${w4(o.src, i)}>${w4(o.dst, i)} ${o.sport[i]}>${o.dport[i]} len${o.l4len[i]} f${o.l4flags[i]} l3f${o.l3flags[i]}`;
+  const p = o.proto[i];
+  if (p === 6)
+    k += ` tcp ${o.tcpFlags[i]} ${o.tcpDoff[i]} ${o.seq[i]} ${o.ack[i]} ${o.win[i]} ${o.tcpOpt[i]} ${o.wscale[i]} ${o.sackEdge[i]} ${o.payload[i]}`;
+  if (p === 17 || p === 136) k += ` udp ${o.payload[i]}`;
+  if (p === 132) k += ` sctp ${o.x0[i]} ${o.x1[i]} ${o.nchunks[i]}`;
+  if (p === 47) k += ` gre ${o.x0[i]} ${o.x1[i]}`;
+  if (o.l4flags[i]! & L4_ICMP_INNER_OK)
+    k += ` inner ${o.il3[i]} ${o.iproto[i]} ${w4(o.isrc, i)}>${w4(o.idst, i)} ${o.isport[i]}>${o.idport[i]}`;
+  return k;
 }

@@ -1,15 +1,21 @@
 /**
- * The readers' chunk buffers, each backed by a WebAssembly memory of its own, so the decoder verifies
- * checksums over the capture bytes in place with WebAssembly SIMD (engine/decode/checksum-simd.ts)
- * instead of copying them anywhere. A host that cannot create the memory gets a plain Uint8Array.
+ * The readers' chunk buffers, each backed by a WebAssembly memory of its own, so the decoder works on the
+ * capture bytes in place with WebAssembly (checksums in engine/decode/checksum-simd.ts, common packets in
+ * engine/decode/fast-path.ts) instead of copying them anywhere. A host that cannot create the memory gets a
+ * plain Uint8Array.
  */
 
 const PAGE = 65536;
+/**
+ * Room the memory keeps after the chunk's bytes for code that works on the chunk in place (the decoder's
+ * WebAssembly fast path lays its record window and scratch rows there; a module sees only one memory).
+ */
+export const CHUNK_SPARE_BYTES = 384 * 1024;
 const memories = new WeakMap<ArrayBufferLike, WebAssembly.Memory>();
 
-/** A zeroed buffer of `size` bytes for capture chunks. */
+/** A zeroed buffer of `size` bytes for capture chunks (its memory holds CHUNK_SPARE_BYTES more after it). */
 export function chunkBuffer(size: number): Uint8Array {
-  const pages = Math.max(1, Math.ceil(size / PAGE));
+  const pages = Math.max(1, Math.ceil((size + CHUNK_SPARE_BYTES) / PAGE));
   try {
     // Fixed size: growing would detach the buffer under the views the reader and batches hold.
     const mem = new WebAssembly.Memory({ initial: pages, maximum: pages });

@@ -1,5 +1,5 @@
 /** Capture input: streaming, zero-copy reader for pcap / pcapng, optionally gzip-compressed, file or stdin. */
-export { chunkBuffer, chunkMemoryOf } from "./chunk-memory.js";
+export { CHUNK_SPARE_BYTES, chunkBuffer, chunkMemoryOf } from "./chunk-memory.js";
 export { CaptureError } from "./error.js";
 export { LINKTYPE, linkTypeName } from "./linktype.js";
 export { openCapture, openCaptureStream } from "./open.js";

@@ -6,6 +6,7 @@
 import type { RecordBatch } from "../capture/record-batch.js";
 import { csumFinish, sctpCrc32c, sumBytes, sumWord } from "./checksum.js";
 import { Defrag, type DefragOptions, FRAG_DONE, FRAG_PASS } from "./defrag.js";
+import { FAST_SLOTS, fastWindowFor } from "./fast-path.js";
 import { icmpIsError, icmpv6IsError } from "./icmp-error.js";
 import { be16, be32, L3_V4, L3_V6, LinkLayer } from "./link.js";
 import {
@@ -53,6 +54,11 @@ export interface DecodeOptions {
    * capture order, with decodeOne() on a defragmenting Decoder (engine/decode/parallel.ts).
    */
   deferFragments?: boolean;
+  /**
+   * Decode the common shapes in capture chunks with the WebAssembly fast path (fast-path.ts; default true).
+   * Rows and counters are the same either way; off, every record takes the JavaScript decoder.
+   */
+  fastPath?: boolean;
 }
 
 // Results of the layer functions: >= 0 is a SKIP_* code.
@@ -120,6 +126,9 @@ export class Decoder {
   readonly stats: DecodeStats;
   private readonly verify: boolean;
   private readonly deferFragments: boolean;
+  private readonly fastPath: boolean;
+  /** Rows the WebAssembly fast path decoded (the rest of stats.rows took the JavaScript decoder). */
+  fastRows = 0;
   private readonly defrag: Defrag;
   /** Link-layer parser; its l3off / loopback describe the record being decoded. */
   private readonly link = new LinkLayer();
@@ -139,6 +148,7 @@ export class Decoder {
   constructor(opts?: Partial<DecodeOptions>) {
     this.verify = opts?.verifyChecksums ?? true;
     this.deferFragments = opts?.deferFragments ?? false;
+    this.fastPath = opts?.fastPath ?? true;
     this.defrag = new Defrag(opts?.defrag);
     const fo = this.defrag.out;
     this.fragView = new DataView(fo.buffer, fo.byteOffset, fo.byteLength);
@@ -150,11 +160,49 @@ export class Decoder {
    * the next record index to decode. Rows that would be PK_NONE are only counted.
    */
   decode(rec: RecordBatch, from: number, out: PacketBatch): number {
+    const fw = this.fastPath ? fastWindowFor(rec.data) : null;
+    if (fw === null) return this.decodeRange(rec, from, rec.count, out);
+    const count = rec.count;
+    let i = from;
+    while (i < count && out.count < out.capacity) {
+      // A window: at most one row a record, so n records always fit.
+      const n = Math.min(FAST_SLOTS, count - i, out.capacity - out.count);
+      const nslow = fw.run(rec, i, n, this.stats, this.verify);
+      this.fastRows += n - nslow;
+      if (nslow === n) {
+        this.decodeRange(rec, i, i + n, out);
+        i += n;
+        continue;
+      }
+      // Every row in place, then the JavaScript decoder's rows over the slow records' placeholders, in
+      // record order; a slow record that makes no row leaves a hole the rows after it close.
+      const row0 = out.count;
+      fw.copyOut(rec, i, n, out, row0);
+      let holes = 0;
+      let next = 0; // the slot after the last slow record
+      for (let j = 0; j < nslow; j++) {
+        const slot = fw.slow[j]!;
+        if (holes > 0 && slot > next) out.moveRows(row0 + next, slot - next, row0 + next - holes);
+        const at = row0 + slot - holes;
+        out.count = at;
+        this.decodeRange(rec, i + slot, i + slot + 1, out);
+        if (out.count === at) holes++;
+        next = slot + 1;
+      }
+      if (holes > 0 && n > next) out.moveRows(row0 + next, n - next, row0 + next - holes);
+      out.count = row0 + n - holes;
+      i += n;
+    }
+    return i;
+  }
+
+  /** decode() by the JavaScript decoder alone, of records [from, end). */
+  private decodeRange(rec: RecordBatch, from: number, end: number, out: PacketBatch): number {
     const data = rec.data;
     const v = this.view(data);
     const link = this.link;
     const st = this.stats;
-    const count = rec.count;
+    const count = end;
     const capacity = out.capacity;
     const l4 = st.l4;
     // Record and row columns in locals (one load per call, not per packet).

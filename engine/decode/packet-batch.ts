@@ -102,6 +102,15 @@ const COLUMNS = [
 
 export const SCTP_MAX_CHUNKS = 8;
 
+/** A column's name. */
+export type PacketColumn = (typeof COLUMNS)[number][0];
+/** What copyRows needs of a column (every column is a typed array). */
+interface ColumnView {
+  set(src: ArrayLike<number>, offset: number): void;
+  subarray(begin: number, end: number): ArrayLike<number>;
+}
+const ELEMENTS_PER_ROW = new Map<string, number>(COLUMNS.map(([name, , per]) => [name, per]));
+
 function rowBytes(): number {
   let n = 0;
   for (const [, size, per] of COLUMNS) n += size * per;
@@ -182,12 +191,15 @@ export class PacketBatch {
   readonly chunks!: Uint8Array;
   readonly chunkFlags!: Uint8Array;
 
-  constructor(capacity = 8192, buffer?: ArrayBuffer | SharedArrayBuffer) {
+  /** `byteOffset` (a multiple of 8): where the columns start in `buffer`. */
+  constructor(capacity = 8192, buffer?: ArrayBuffer | SharedArrayBuffer, byteOffset = 0) {
     const cap = (capacity + 7) & ~7;
     this.capacity = cap;
     this.buffer = buffer ?? new ArrayBuffer(packetBatchBytes(cap));
-    if (this.buffer.byteLength < packetBatchBytes(cap)) throw new Error("PacketBatch: buffer too small");
-    let off = 0;
+    if ((byteOffset & 7) !== 0) throw new Error("PacketBatch: byteOffset not a multiple of 8");
+    if (this.buffer.byteLength - byteOffset < packetBatchBytes(cap))
+      throw new Error("PacketBatch: buffer too small");
+    let off = byteOffset;
     const self = this as unknown as Record<string, unknown>;
     for (const [name, size, per] of COLUMNS) {
       const len = cap * per;
@@ -197,6 +209,22 @@ export class PacketBatch {
       else self[name] = new Uint8Array(this.buffer, off, len);
       off += len * size;
     }
+  }
+
+  /** Copies rows [from, from + n) of `src`, in the given columns only, to rows [to, to + n) of this batch. */
+  copyRows(src: PacketBatch, from: number, n: number, to: number, columns: readonly PacketColumn[]): void {
+    const dst = this as unknown as Record<PacketColumn, ColumnView>;
+    const s = src as unknown as Record<PacketColumn, ColumnView>;
+    for (const c of columns) {
+      const per = ELEMENTS_PER_ROW.get(c)!;
+      dst[c].set(s[c].subarray(from * per, (from + n) * per), to * per);
+    }
+  }
+
+  /** Moves rows [from, from + n) to rows [to, to + n) of this batch, every column. */
+  moveRows(from: number, n: number, to: number): void {
+    const self = this as unknown as Record<PacketColumn, Uint8Array>;
+    for (const [c, , per] of COLUMNS) self[c].copyWithin(to * per, from * per, (from + n) * per);
   }
 
   /**

@@ -1,0 +1,209 @@
+/**
+ * The decoder's WebAssembly fast path: Decoder.fast()'s shapes (untagged Ethernet, a 20-byte IPv4 header
+ * or an IPv6 header without extensions, TCP / UDP / non-error ICMP and ICMPv6) decoded by wasm/fast-path.ts
+ * (AssemblyScript, built to wasm/fast-path.wasm) over the capture chunk's own WebAssembly memory, in runs
+ * of records; the first record of another shape ends a run and the JavaScript decoder takes it. Read +
+ * decode of the generated bench captures: ~1.4-1.6x the JavaScript decoder's packets/s (bench/read-decode).
+ *
+ * A run works in a window laid out in the spare room after the chunk (CHUNK_SPARE_BYTES): a header the
+ * module and this file share (scratch column addresses, time range, counters, ICMP error tables), the
+ * window's record columns (copied from the RecordBatch, a few bytes a record) and a PacketBatch-layout
+ * scratch batch whose rows are copied out in bulk, column by column.
+ */
+import { readFileSync } from "node:fs";
+import { CHUNK_SPARE_BYTES, chunkMemoryOf } from "../capture/chunk-memory.js";
+import type { RecordBatch } from "../capture/record-batch.js";
+import { icmpIsError, icmpv6IsError } from "./icmp-error.js";
+import { PacketBatch, type PacketColumn, packetBatchBytes } from "./packet-batch.js";
+import type { DecodeStats } from "./stats.js";
+
+/** Records one run decodes at most (the window's slots). */
+export const FAST_SLOTS = 2048;
+
+// Header layout: the same offsets as wasm/fast-path.ts.
+const COLS = 0;
+const FIRST = 128; // f64 first time, then f64 last time
+
+const COUNTS = 144;
+const ICMP_ERR = 256;
+const ICMPV6_ERR = 512;
+const INPUT = 768;
+
+/** The scratch columns the module writes, in the order of its C_* constants. */
+const FAST_COLUMNS = [
+  "kind",
+  "l3",
+  "proto",
+  "src",
+  "dst",
+  "sport",
+  "dport",
+  "l4len",
+  "l4flags",
+  "l3flags",
+  "tcpFlags",
+  "tcpDoff",
+  "seq",
+  "ack",
+  "win",
+  "tcpOpt",
+  "wscale",
+  "sackEdge",
+  "payload",
+] as const satisfies readonly PacketColumn[];
+
+// Counters (the module's N_* order).
+const N_IPV4 = 0;
+const N_IPV6 = 1;
+const N_TRUNCATED = 2;
+const N_MARTIAN = 3;
+/** L4 protocol of each l4 counter (N_L4_* = 4..7) and bad-checksum counter (N_BAD_* = 8..11). */
+const COUNTED_PROTOS = [1, 6, 17, 58] as const;
+const NCOUNTS = 12;
+
+/** The slow list (u32 slots) after the input columns, and the window's size up to the scratch batch. */
+const SLOW_LIST = (INPUT + FAST_SLOTS * (4 * 4 + 8 + 2) + 3) & ~3;
+const WINDOW_BYTES = (SLOW_LIST + 4 * FAST_SLOTS + 7) & ~7;
+
+type DecodeFn = (win: number, slots: number, data: number, n: number, verify: number) => number;
+
+let module: WebAssembly.Module | null | undefined;
+/** Why the fast path is off in this process (null while it is on, or before the first use). */
+let unavailable: string | null = null;
+
+function compiled(): WebAssembly.Module | null {
+  if (module !== undefined) return module;
+  try {
+    module = new WebAssembly.Module(readFileSync(new URL("./wasm/fast-path.wasm", import.meta.url)));
+  } catch (e) {
+    // A build without the module (or a host without WebAssembly SIMD) decodes in JavaScript only.
+    unavailable = `decoder fast path unavailable: ${(e as Error).message}`;
+    module = null;
+  }
+  return module;
+}
+
+/** Why the WebAssembly fast path cannot run here, or null when it can. */
+export function fastPathUnavailable(): string | null {
+  compiled();
+  return unavailable;
+}
+
+/** One chunk memory's instance and window. */
+export class FastWindow {
+  private readonly run_: DecodeFn;
+  private readonly base: number;
+  private readonly f64: Float64Array;
+  private readonly counts: Uint32Array;
+  private readonly inOffset: Uint32Array;
+  private readonly inCaplen: Uint32Array;
+  private readonly inOriglen: Uint32Array;
+  private readonly inTsNsec: Uint32Array;
+  private readonly inTsSec: Float64Array;
+  private readonly inLinkType: Uint16Array;
+  private readonly scratch: PacketBatch;
+  /** The slots of the last run's records that the JavaScript decoder must take, in order. */
+  readonly slow: Uint32Array;
+
+  constructor(mem: WebAssembly.Memory, mod: WebAssembly.Module, base: number) {
+    const inst = new WebAssembly.Instance(mod, { env: { memory: mem } });
+    this.run_ = inst.exports.decode as DecodeFn;
+    this.base = base;
+    const buf = mem.buffer;
+    this.f64 = new Float64Array(buf, base + FIRST, 2);
+    this.counts = new Uint32Array(buf, base + COUNTS, NCOUNTS);
+    const icmp = new Uint8Array(buf, base + ICMP_ERR, 256);
+    const icmp6 = new Uint8Array(buf, base + ICMPV6_ERR, 256);
+    for (let t = 0; t < 256; t++) {
+      icmp[t] = icmpIsError(t) ? 1 : 0;
+      icmp6[t] = icmpv6IsError(t) ? 1 : 0;
+    }
+    let at = base + INPUT;
+    const u32 = (): Uint32Array => {
+      const a = new Uint32Array(buf, at, FAST_SLOTS);
+      at += 4 * FAST_SLOTS;
+      return a;
+    };
+    this.inOffset = u32();
+    this.inCaplen = u32();
+    this.inOriglen = u32();
+    this.inTsNsec = u32();
+    this.inTsSec = new Float64Array(buf, at, FAST_SLOTS);
+    at += 8 * FAST_SLOTS;
+    this.inLinkType = new Uint16Array(buf, at, FAST_SLOTS);
+    this.slow = new Uint32Array(buf, base + SLOW_LIST, FAST_SLOTS);
+    this.scratch = new PacketBatch(FAST_SLOTS, buf, base + WINDOW_BYTES);
+    const cols = new Uint32Array(buf, base + COLS, FAST_COLUMNS.length);
+    const views = this.scratch as unknown as Record<PacketColumn, { byteOffset: number }>;
+    FAST_COLUMNS.forEach((c, k) => {
+      cols[k] = views[c].byteOffset;
+    });
+  }
+
+  /**
+   * Decodes records [from, from + n) (n <= FAST_SLOTS) into the scratch rows of slots [0, n), the records
+   * of fast()'s shapes only, and adds them to `st` like Decoder.decode does. Returns how many records it left
+   * to the JavaScript decoder (their slots are slow[0, returned)).
+   */
+  run(rec: RecordBatch, from: number, n: number, st: DecodeStats, verify: boolean): number {
+    const to = from + n;
+    this.inOffset.set(rec.offset.subarray(from, to));
+    this.inCaplen.set(rec.caplen.subarray(from, to));
+    this.inOriglen.set(rec.origlen.subarray(from, to));
+    this.inTsNsec.set(rec.tsNsec.subarray(from, to));
+    this.inTsSec.set(rec.tsSec.subarray(from, to));
+    this.inLinkType.set(rec.linkType.subarray(from, to));
+    const f64 = this.f64;
+    f64[0] = st.firstTime;
+    f64[1] = st.lastTime;
+    const nslow = this.run_(this.base, FAST_SLOTS, rec.data.byteOffset, n, verify ? 1 : 0);
+    const fast = n - nslow;
+    if (fast === 0) return nslow;
+    const c = this.counts;
+    st.packets += fast;
+    st.rows += fast;
+    st.ipv4 += c[N_IPV4]!;
+    st.ipv6 += c[N_IPV6]!;
+    st.truncated += c[N_TRUNCATED]!;
+    st.martian += c[N_MARTIAN]!;
+    for (let j = 0; j < COUNTED_PROTOS.length; j++) {
+      const p = COUNTED_PROTOS[j]!;
+      st.l4[p] = st.l4[p]! + c[4 + j]!;
+      st.badChecksum[p] = st.badChecksum[p]! + c[8 + j]!;
+    }
+    st.firstTime = f64[0]!;
+    st.lastTime = f64[1]!;
+    return nslow;
+  }
+
+  /**
+   * Copies the last run's scratch rows [0, n) to out's rows [row, row + n), with the records' time and
+   * packet number (rows of the slow slots are placeholders until the JavaScript decoder writes them).
+   */
+  copyOut(rec: RecordBatch, from: number, n: number, out: PacketBatch, row: number): void {
+    out.copyRows(this.scratch, 0, n, row, FAST_COLUMNS);
+    out.tsSec.set(rec.tsSec.subarray(from, from + n), row);
+    out.tsNsec.set(rec.tsNsec.subarray(from, from + n), row);
+    out.packetNo.set(rec.packetNo.subarray(from, from + n), row);
+  }
+}
+
+const windows = new WeakMap<ArrayBufferLike, FastWindow | null>();
+
+/** The fast path's window for a capture chunk, or null (not a chunk memory, no module here, no room). */
+export function fastWindowFor(data: Uint8Array): FastWindow | null {
+  const known = windows.get(data.buffer);
+  if (known !== undefined) return known;
+  const mem = chunkMemoryOf(data.buffer);
+  const mod = compiled();
+  let w: FastWindow | null = null;
+  if (mem !== undefined && mod !== null) {
+    // The window ends the memory: chunkBuffer keeps CHUNK_SPARE_BYTES after the chunk, more than it needs.
+    const need = WINDOW_BYTES + packetBatchBytes(FAST_SLOTS);
+    if (need + 64 > CHUNK_SPARE_BYTES) throw new Error("fast path: window larger than CHUNK_SPARE_BYTES");
+    const base = (mem.buffer.byteLength - need) & ~63;
+    if (base >= data.byteOffset + data.byteLength) w = new FastWindow(mem, mod, base);
+  }
+  windows.set(data.buffer, w);
+  return w;
+}
