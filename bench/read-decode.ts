@@ -91,16 +91,37 @@ export async function benchReadDecode(quick = false): Promise<ReadDecodeReport[]
   for (const name of ["bench5m-headers", "bench5m"] as BenchCaptureName[]) {
     const cap = await benchCapture(name, quick);
     const results = await runPasses(`read + decode: ${name} (${cap.packets} packets)`, [
-      { name: "ctreplay read+decode", packets: cap.packets, pass: () => readDecodePass(cap.path) },
+      {
+        name: "ctreplay read+decode",
+        packets: cap.packets,
+        file: cap.path,
+        pass: () => readDecodePass(cap.path),
+      },
       {
         name: parallel,
         packets: cap.packets,
+        file: cap.path,
         pass: async () => (await readDecodeParallel([cap.path], { threads })).records,
       },
-      { name: "ctreplay read", packets: cap.packets, pass: () => readPass(cap.path) },
-      { name: "pcap-parser iterate", packets: cap.packets, pass: () => pcapParserCount(cap.path) },
-      { name: "read+decode no csum", packets: cap.packets, pass: () => readDecodePass(cap.path, false) },
-      { name: "pcap-parser 1MiB", packets: cap.packets, pass: () => pcapParserCount(cap.path, true) },
+      { name: "ctreplay read", packets: cap.packets, file: cap.path, pass: () => readPass(cap.path) },
+      {
+        name: "pcap-parser iterate",
+        packets: cap.packets,
+        file: cap.path,
+        pass: () => pcapParserCount(cap.path),
+      },
+      {
+        name: "read+decode no csum",
+        packets: cap.packets,
+        file: cap.path,
+        pass: () => readDecodePass(cap.path, false),
+      },
+      {
+        name: "pcap-parser 1MiB",
+        packets: cap.packets,
+        file: cap.path,
+        pass: () => pcapParserCount(cap.path, true),
+      },
     ]);
     const [rd, par, r, pp, rdn, ppt] = results as [
       PassResult,

@@ -41,6 +41,7 @@ export async function benchReplay(quick = false, ctMax?: number): Promise<Replay
       {
         name: "replay in-process",
         packets: cap.packets,
+        file: cap.path,
         pass: async () => {
           const r = await replayCaptures([cap.path], settings);
           keep(0, r.conntrack.count, r.stats);
@@ -50,6 +51,7 @@ export async function benchReplay(quick = false, ctMax?: number): Promise<Replay
       {
         name: "sharded, 1 thread",
         packets: cap.packets,
+        file: cap.path,
         pass: async () => {
           const r = await replaySharded([cap.path], settings, { threads: 1, shards: 1 });
           keep(1, r.conntrack.count, r.stats);
@@ -59,6 +61,7 @@ export async function benchReplay(quick = false, ctMax?: number): Promise<Replay
       {
         name: `sharded, ${cores} threads`,
         packets: cap.packets,
+        file: cap.path,
         pass: async () => {
           const r = await replaySharded([cap.path], settings, { threads: cores, shards: cores });
           keep(2, r.conntrack.count, r.stats);

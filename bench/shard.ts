@@ -141,6 +141,7 @@ export async function benchShard(
           (c): PassCase => ({
             name: c.name,
             packets: cap.packets,
+            file: cap.path,
             pass: async () => {
               const r = await c.run(cap.path, timeline);
               if (r.timing) timings.set(c.name, r.timing);
