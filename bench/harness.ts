@@ -4,10 +4,10 @@
  * every call's packet count is checked so a short pass cannot inflate it.
  *
  * benny prepares every case of a suite at once before running any, and its preparation calls the case
- * function (twice, one call not awaited): those calls would run whole passes of every case side by side,
- * still running or leaving their garbage when the first case is measured (read + decode of bench5m measured
- * 6.6 Mpps first in a suite with pcap-parser, 8.3 alone). So a case runs a pass only once benchmark.js
- * starts it (onStart), and each case starts from a collected heap with its capture in the page cache.
+ * function (twice, one call not awaited): those calls would run whole passes of every case side by side
+ * before anything is measured. So a case runs a pass only once benchmark.js starts it (onStart), and each
+ * case starts from a collected heap with its capture read into the page cache (without that, read + decode
+ * of bench5m measured 6.3 Mpps after pcap-parser's passes, 8.6 with it).
  */
 import { closeSync, openSync, readSync } from "node:fs";
 import v8 from "node:v8";
