@@ -39,12 +39,13 @@ async function readPass(file: string): Promise<number> {
 /**
  * One pass of reader + decoder. With `verifyChecksums` (the default, as the replay runs it) the decoder also
  * verifies every L4 checksum, which the kernel does inside conntrack's protocol handlers (tcp_error,
- * udp_error), not while parsing; without it the pass is parsing alone.
+ * udp_error), not while parsing; without it the pass is parsing alone. `fastPath` false: the JavaScript
+ * decoder alone (engine/decode/fast-path.ts off).
  */
-async function readDecodePass(file: string, verifyChecksums = true): Promise<number> {
+async function readDecodePass(file: string, verifyChecksums = true, fastPath = true): Promise<number> {
   const reader = await openCapture(file);
   if (!("readBatch" in reader)) throw new Error(reader.toString());
-  const dec = new Decoder({ verifyChecksums });
+  const dec = new Decoder({ verifyChecksums, fastPath });
   let n = 0;
   for (;;) {
     const c = await reader.readBatch(rec);
@@ -79,6 +80,8 @@ export interface ReadDecodeReport {
   /** read+decode / pcap-parser fed 1 MiB chunks. */
   tunedRatio: number;
   readRatio: number;
+  /** read+decode with the JavaScript decoder alone / pcap-parser. */
+  jsRatio: number;
   /** The same ratio from each case's fastest pass (less sensitive to load from other processes). */
   bestRatio: number;
   holds: boolean;
@@ -122,8 +125,15 @@ export async function benchReadDecode(quick = false): Promise<ReadDecodeReport[]
         file: cap.path,
         pass: () => pcapParserCount(cap.path, true),
       },
+      {
+        name: "read+decode, JavaScript only",
+        packets: cap.packets,
+        file: cap.path,
+        pass: () => readDecodePass(cap.path, true, false),
+      },
     ]);
-    const [rd, par, r, pp, rdn, ppt] = results as [
+    const [rd, par, r, pp, rdn, ppt, rdjs] = results as [
+      PassResult,
       PassResult,
       PassResult,
       PassResult,
@@ -144,6 +154,7 @@ export async function benchReadDecode(quick = false): Promise<ReadDecodeReport[]
       parseRatio: rdn.pps / pp.pps,
       tunedRatio: rd.pps / ppt.pps,
       readRatio: r.pps / pp.pps,
+      jsRatio: rdjs.pps / pp.pps,
       bestRatio: pp.bestS / rd.bestS,
       holds: Math.max(ratio, par.pps / pp.pps) >= TARGET_RATIO,
     });
@@ -166,7 +177,8 @@ export function printReadDecode(reports: ReadDecodeReport[]): void {
         `(best passes ${rep.bestParallelRatio.toFixed(1)}x); target >= ${TARGET_RATIO}x: ` +
         `${rep.holds ? "HOLDS" : "MISSED"}; ` +
         `read alone / pcap-parser = ${rep.readRatio.toFixed(1)}x; without checksum verification ` +
-        `${rep.parseRatio.toFixed(1)}x; against pcap-parser fed 1 MiB chunks ${rep.tunedRatio.toFixed(1)}x`,
+        `${rep.parseRatio.toFixed(1)}x; against pcap-parser fed 1 MiB chunks ${rep.tunedRatio.toFixed(1)}x; ` +
+        `JavaScript decoder alone ${rep.jsRatio.toFixed(1)}x`,
     );
   }
 }
