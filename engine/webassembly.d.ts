@@ -13,8 +13,14 @@ declare namespace WebAssembly {
     readonly buffer: ArrayBuffer;
     grow(delta: number): number;
   }
+  interface ModuleImportDescriptor {
+    module: string;
+    name: string;
+    kind: "function" | "table" | "memory" | "global";
+  }
   class Module {
     constructor(bytes: Uint8Array);
+    static imports(module: Module): ModuleImportDescriptor[];
   }
   type ImportValue = Memory | ((...args: never[]) => unknown) | number;
   type Imports = Record<string, Record<string, ImportValue>>;

@@ -4,11 +4,11 @@
  * with the fast path on and off, whatever the output batch's size; and a window that mixes
  * fast records with records the JavaScript decoder takes (rows, skips, fragments) keeps capture order.
  */
-import { readdirSync } from "node:fs";
+import { readdirSync, readFileSync } from "node:fs";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
 import { CaptureError, openCapture, RecordBatch } from "../engine/capture/index.js";
-import { FAST_SLOTS } from "../engine/decode/fast-path.js";
+import { FAST_SLOTS, fastPathUnavailable } from "../engine/decode/fast-path.js";
 import { Decoder } from "../engine/decode/index.js";
 import { PacketBatch } from "../engine/decode/packet-batch.js";
 import {
@@ -58,6 +58,39 @@ const files = haveCorpus
       .map((f) => path.join(capturesDir, f))
   : [];
 files.push(path.join(repoRoot, "captures/default.pcap"));
+
+/** Section ids of a WebAssembly binary, in order. */
+function sectionIds(bin: Uint8Array): number[] {
+  const ids: number[] = [];
+  let i = 8; // magic + version
+  while (i < bin.length) {
+    ids.push(bin[i++]!);
+    let size = 0;
+    let shift = 0;
+    let byte: number;
+    do {
+      byte = bin[i++]!;
+      size |= (byte & 0x7f) << shift;
+      shift += 7;
+    } while (byte & 0x80);
+    i += size;
+  }
+  return ids;
+}
+
+describe("decode: the WebAssembly fast path module", () => {
+  it("is built, imports only the chunk's memory and writes nothing into it when instantiated", () => {
+    expect(fastPathUnavailable()).toBeNull();
+    const bin = readFileSync(path.join(repoRoot, "engine/decode/wasm/fast-path.wasm"));
+    const mod = new WebAssembly.Module(bin);
+    expect(WebAssembly.Module.imports(mod)).toEqual([{ module: "env", name: "memory", kind: "memory" }]);
+    // Data (11) or start (8) sections would write over the chunk's first bytes at instantiation.
+    const ids = sectionIds(bin);
+    expect(ids).toContain(10); // code
+    expect(ids).not.toContain(11);
+    expect(ids).not.toContain(8);
+  });
+});
 
 describe("decode: the WebAssembly fast path gives the JavaScript decoder's rows", () => {
   let fastRows = 0;

@@ -170,8 +170,7 @@ export class Decoder {
       const nslow = fw.run(rec, i, n, this.stats, this.verify);
       this.fastRows += n - nslow;
       if (nslow === n) {
-        this.decodeRange(rec, i, i + n, out);
-        i += n;
+        i = this.decodeRange(rec, i, i + n, out);
         continue;
       }
       // Every row in place, then the JavaScript decoder's rows over the slow records' placeholders, in

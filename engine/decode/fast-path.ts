@@ -91,7 +91,7 @@ export function fastPathUnavailable(): string | null {
 
 /** One chunk memory's instance and window. */
 export class FastWindow {
-  private readonly run_: DecodeFn;
+  private readonly wasmDecode: DecodeFn;
   private readonly base: number;
   private readonly f64: Float64Array;
   private readonly counts: Uint32Array;
@@ -107,7 +107,7 @@ export class FastWindow {
 
   constructor(mem: WebAssembly.Memory, mod: WebAssembly.Module, base: number) {
     const inst = new WebAssembly.Instance(mod, { env: { memory: mem } });
-    this.run_ = inst.exports.decode as DecodeFn;
+    this.wasmDecode = inst.exports.decode as DecodeFn;
     this.base = base;
     const buf = mem.buffer;
     this.f64 = new Float64Array(buf, base + FIRST, 2);
@@ -156,7 +156,7 @@ export class FastWindow {
     const f64 = this.f64;
     f64[0] = st.firstTime;
     f64[1] = st.lastTime;
-    const nslow = this.run_(this.base, FAST_SLOTS, rec.data.byteOffset, n, verify ? 1 : 0);
+    const nslow = this.wasmDecode(this.base, FAST_SLOTS, rec.data.byteOffset, n, verify ? 1 : 0);
     const fast = n - nslow;
     if (fast === 0) return nslow;
     const c = this.counts;

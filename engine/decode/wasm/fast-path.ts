@@ -4,9 +4,12 @@
  * Decoder.fast() of engine/decode/decoder.ts for untagged Ethernet records, in WebAssembly, over the capture
  * chunk's own memory: the records are decoded where the reader put them and each row is written into a
  * PacketBatch-layout scratch batch after the chunk (engine/decode/fast-path.ts lays it out and copies the
- * rows out). A record of any other shape stops the run, and the JavaScript decoder takes it from there, so
- * this file only has to agree with fast() on the shapes it accepts: every row it writes is the row fast()
- * writes, and the decoder tests compare the two on corpus and mutated packets.
+ * rows out). A record of any other shape goes to a list the JavaScript decoder takes, so this file only has
+ * to agree with fast() on the shapes it accepts: every row it writes is the row fast() writes, and the
+ * decoder tests compare the two on corpus and mutated packets.
+ *
+ * No static data and no allocation: the module imports the chunk's memory, and a data segment would be
+ * written over the chunk's first bytes when an instance is created.
  */
 
 // Window header (offsets from the window base; engine/decode/fast-path.ts writes and reads the same).
