@@ -3,7 +3,7 @@
  * or an IPv6 header without extensions, TCP / UDP / non-error ICMP and ICMPv6) decoded by wasm/fast-path.ts
  * (AssemblyScript, built to wasm/fast-path.wasm) over the capture chunk's own WebAssembly memory, in runs
  * of records; the first record of another shape ends a run and the JavaScript decoder takes it. Read +
- * decode of the generated bench captures: ~1.4-1.6x the JavaScript decoder's packets/s (bench/read-decode).
+ * decode of the generated bench captures: 1.3-1.9x the JavaScript decoder's packets/s (bench/read-decode).
  *
  * A run works in a window laid out in the spare room after the chunk (CHUNK_SPARE_BYTES): a header the
  * module and this file share (scratch column addresses, time range, counters, ICMP error tables), the
