@@ -1,8 +1,9 @@
 /**
  * The decoder's WebAssembly fast path: Decoder.fast()'s shapes (untagged Ethernet, a 20-byte IPv4 header
  * or an IPv6 header without extensions, TCP / UDP / non-error ICMP and ICMPv6) decoded by wasm/fast-path.ts
- * (AssemblyScript, built to wasm/fast-path.wasm) over the capture chunk's own WebAssembly memory, in runs
- * of records; the first record of another shape ends a run and the JavaScript decoder takes it. Read +
+ * (AssemblyScript, built to wasm/fast-path.wasm) over the capture chunk's own WebAssembly memory, a window
+ * of records at a time; the module lists the records of other shapes and the JavaScript decoder takes them
+ * (Decoder.decode keeps capture order). Read +
  * decode of the generated bench captures: 1.3-1.9x the JavaScript decoder's packets/s (bench/read-decode).
  *
  * A run works in a window laid out in the spare room after the chunk (CHUNK_SPARE_BYTES): a header the
