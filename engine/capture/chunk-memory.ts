@@ -7,10 +7,11 @@
 
 const PAGE = 65536;
 /**
- * Room the memory keeps after the chunk's bytes for code that works on the chunk in place (the decoder's
- * WebAssembly fast path lays its record window and scratch rows there; a module sees only one memory).
+ * Room the memory keeps after the chunk's bytes for code that works on the chunk in place (a module sees
+ * only one memory): the pcap reader's record window at its start (record-window.ts), the decoder's fast
+ * path window at the memory's end (engine/decode/fast-path.ts checks that the two fit).
  */
-export const CHUNK_SPARE_BYTES = 384 * 1024;
+export const CHUNK_SPARE_BYTES = 512 * 1024;
 const memories = new WeakMap<ArrayBufferLike, WebAssembly.Memory>();
 
 /** A zeroed buffer of `size` bytes for capture chunks (its memory holds CHUNK_SPARE_BYTES more after it). */

@@ -121,7 +121,8 @@ async function openSource(
     interfaces: [],
     sections: 0,
   };
-  const init: ReaderInit = { info, src, totalBytes, buf, end, start: 0, eof, strict };
+  const wasmRecords = opts.wasmRecords ?? true;
+  const init: ReaderInit = { info, src, totalBytes, buf, end, start: 0, eof, strict, wasmRecords };
 
   if (magic === PCAP_US || magic === PCAP_NS || magic === PCAP_US_SWAPPED || magic === PCAP_NS_SWAPPED) {
     const le = magic === PCAP_US || magic === PCAP_NS;

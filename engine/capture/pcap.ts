@@ -2,6 +2,7 @@
 
 import { BaseReader, MAX_RECORD_BYTES, PARSE_FATAL, PARSE_FULL, type ReaderInit } from "./reader.js";
 import type { RecordBatch } from "./record-batch.js";
+import { type PcapRecordFormat, RECORD_SLOTS, recordWindowFor } from "./record-window.js";
 
 export const PCAP_HEADER_BYTES = 24;
 const REC_HDR = 16;
@@ -24,6 +25,9 @@ export class PcapReader extends BaseReader {
   private readonly fracLimit: number;
   private readonly nsPerFrac: number;
   private readonly linkType: number;
+  /** The same parameters for the WebAssembly record parser (record-window.ts), unless it is off. */
+  private readonly format: PcapRecordFormat;
+  private readonly wasmRecords: boolean;
 
   constructor(init: ReaderInit, hdr: PcapHeader) {
     super(init);
@@ -34,6 +38,15 @@ export class PcapReader extends BaseReader {
     this.nsPerFrac = hdr.nanosecond ? 1 : 1000;
     this.linkType = hdr.linkType;
     this.wanting = "record header";
+    this.wasmRecords = init.wasmRecords;
+    this.format = {
+      le: this.le,
+      maxCaplen: this.maxCaplen,
+      snaplen: this.snaplen,
+      fracLimit: this.fracLimit,
+      nsPerFrac: this.nsPerFrac,
+      linkType: this.linkType,
+    };
   }
 
   protected parse(batch: RecordBatch): number {
@@ -61,7 +74,27 @@ export class PcapReader extends BaseReader {
     // Packet number of record n is pn0 + n + 1; this.packets is stored back before anything reads it.
     const pn0 = this.packets - n;
     let need = PARSE_FULL;
+    // Runs of ordinary records in WebAssembly; this loop takes each record the parser stops at.
+    const win = this.wasmRecords ? recordWindowFor(this.buf) : null;
     while (n < cap) {
+      if (win !== null) {
+        const k = win.parse(
+          this.buf,
+          p,
+          end,
+          batch,
+          n,
+          Math.min(RECORD_SLOTS, cap - n),
+          this.format,
+          pn0 + n,
+          base,
+        );
+        if (k > 0) {
+          n += k;
+          p = win.end;
+          if (n >= cap) break;
+        }
+      }
       if (end - p < REC_HDR) {
         this.wanting = "record header";
         need = REC_HDR;

@@ -48,6 +48,8 @@ export interface ReaderInit {
   start: number;
   eof: boolean;
   strict: boolean;
+  /** OpenOptions.wasmRecords. */
+  wasmRecords: boolean;
 }
 
 export abstract class BaseReader implements CaptureReader {

@@ -55,4 +55,9 @@ export interface OpenOptions {
    * wait for the disk, see FileSource). Tests use it to run the read-ahead path on files in the page cache.
    */
   readAhead?: boolean;
+  /**
+   * Classic pcap: parse runs of ordinary records with the WebAssembly record parser (record-window.ts;
+   * default true). The records are the same either way; off, the JavaScript loop parses them all.
+   */
+  wasmRecords?: boolean;
 }

@@ -14,6 +14,7 @@
 import { readFileSync } from "node:fs";
 import { CHUNK_SPARE_BYTES, chunkMemoryOf } from "../capture/chunk-memory.js";
 import type { RecordBatch } from "../capture/record-batch.js";
+import { RECORD_WINDOW_BYTES } from "../capture/record-window.js";
 import { icmpIsError, icmpv6IsError } from "./icmp-error.js";
 import { PacketBatch, type PacketColumn, packetBatchBytes } from "./packet-batch.js";
 import type { DecodeStats } from "./stats.js";
@@ -201,7 +202,9 @@ export function fastWindowFor(data: Uint8Array): FastWindow | null {
   if (mem !== undefined && mod !== null) {
     // The window ends the memory: chunkBuffer keeps CHUNK_SPARE_BYTES after the chunk, more than it needs.
     const need = WINDOW_BYTES + packetBatchBytes(FAST_SLOTS);
-    if (need + 64 > CHUNK_SPARE_BYTES) throw new Error("fast path: window larger than CHUNK_SPARE_BYTES");
+    if (need + RECORD_WINDOW_BYTES + 128 > CHUNK_SPARE_BYTES) {
+      throw new Error("fast path: the two windows do not fit in CHUNK_SPARE_BYTES");
+    }
     const base = (mem.buffer.byteLength - need) & ~63;
     if (base >= data.byteOffset + data.byteLength) w = new FastWindow(mem, mod, base);
   }
