@@ -5,6 +5,8 @@
  * plain Uint8Array.
  */
 
+import { readFileSync } from "node:fs";
+
 const PAGE = 65536;
 /**
  * Room the memory keeps after the chunk's bytes for code that works on the chunk in place (a module sees
@@ -30,4 +32,43 @@ export function chunkBuffer(size: number): Uint8Array {
 /** The WebAssembly memory behind a chunk buffer's ArrayBuffer (undefined for any other buffer). */
 export function chunkMemoryOf(buffer: ArrayBufferLike): WebAssembly.Memory | undefined {
   return memories.get(buffer);
+}
+
+/**
+ * A WebAssembly module that works on capture chunks in place (it imports a chunk's memory), compiled on
+ * first use, with one object per chunk memory made by `make` (its instance and window). Where the module
+ * cannot be compiled (a build without it, a host without a feature it uses) every chunk gets null and the
+ * caller's JavaScript path does the work; `unavailable` says why.
+ */
+export class ChunkModule<T> {
+  private module: WebAssembly.Module | null | undefined;
+  private readonly perMemory = new WeakMap<ArrayBufferLike, T | null>();
+  unavailable: string | null = null;
+
+  constructor(
+    private readonly file: URL,
+    private readonly make: (mem: WebAssembly.Memory, mod: WebAssembly.Module, chunk: Uint8Array) => T | null,
+  ) {}
+
+  compiled(): WebAssembly.Module | null {
+    if (this.module !== undefined) return this.module;
+    try {
+      this.module = new WebAssembly.Module(readFileSync(this.file));
+    } catch (e) {
+      this.unavailable = `${this.file.pathname.split("/").pop()} unavailable: ${(e as Error).message}`;
+      this.module = null;
+    }
+    return this.module;
+  }
+
+  /** The object for the chunk memory behind `chunk`, or null (not a chunk memory, no module). */
+  for(chunk: Uint8Array): T | null {
+    const known = this.perMemory.get(chunk.buffer);
+    if (known !== undefined) return known;
+    const mem = memories.get(chunk.buffer);
+    const mod = this.compiled();
+    const made = mem !== undefined && mod !== null ? this.make(mem, mod, chunk) : null;
+    this.perMemory.set(chunk.buffer, made);
+    return made;
+  }
 }

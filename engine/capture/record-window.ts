@@ -5,8 +5,7 @@
  * column at a time. The JavaScript loop takes every record the module stops at. Read alone of the
  * headers-only bench capture: the parser was ~11 of ~21 ns/record in JavaScript.
  */
-import { readFileSync } from "node:fs";
-import { CHUNK_SPARE_BYTES, chunkMemoryOf } from "./chunk-memory.js";
+import { CHUNK_SPARE_BYTES, ChunkModule } from "./chunk-memory.js";
 import type { RecordBatch } from "./record-batch.js";
 
 /** Records one call parses at most. */
@@ -32,28 +31,12 @@ type ParseFn = (
   base: number,
 ) => number;
 
-let module: WebAssembly.Module | null | undefined;
 /** Records the module parsed in this thread (the rest took the JavaScript loop). */
 let parsedRecords = 0;
 
 /** Records the WebAssembly record parser has parsed in this thread so far. */
 export function wasmParsedRecords(): number {
   return parsedRecords;
-}
-
-function compiled(): WebAssembly.Module | null {
-  if (module !== undefined) return module;
-  try {
-    module = new WebAssembly.Module(readFileSync(new URL("./wasm/pcap-records.wasm", import.meta.url)));
-  } catch {
-    module = null; // a build without the module reads with the JavaScript loop only
-  }
-  return module;
-}
-
-/** Whether the record parser's module loaded. */
-export function recordParserAvailable(): boolean {
-  return compiled() !== null;
 }
 
 /** The fixed parameters of one capture's records (PcapReader's). */
@@ -152,22 +135,19 @@ export class RecordWindow {
   }
 }
 
-const windows = new WeakMap<ArrayBufferLike, RecordWindow | null>();
+// At the start of the spare room; the decoder's fast path lays its window at the end of the memory.
+const parser = new ChunkModule(new URL("./wasm/pcap-records.wasm", import.meta.url), (mem, mod, chunk) => {
+  const end = chunk.byteOffset + chunk.byteLength;
+  const base = (end + 63) & ~63;
+  return base + RECORD_WINDOW_BYTES + 64 <= end + CHUNK_SPARE_BYTES ? new RecordWindow(mem, mod, base) : null;
+});
+
+/** Whether the record parser's module loaded (a build without it reads with the JavaScript loop only). */
+export function recordParserAvailable(): boolean {
+  return parser.compiled() !== null;
+}
 
 /** The record window of a chunk buffer, or null (not a chunk memory, or no module in this build). */
 export function recordWindowFor(buf: Uint8Array): RecordWindow | null {
-  const known = windows.get(buf.buffer);
-  if (known !== undefined) return known;
-  const mem = chunkMemoryOf(buf.buffer);
-  const mod = compiled();
-  let w: RecordWindow | null = null;
-  if (mem !== undefined && mod !== null) {
-    // At the start of the spare room; the decoder's fast path lays its window at the end of the memory.
-    const base = (buf.byteOffset + buf.byteLength + 63) & ~63;
-    if (base + RECORD_WINDOW_BYTES + 64 <= buf.byteOffset + buf.byteLength + CHUNK_SPARE_BYTES) {
-      w = new RecordWindow(mem, mod, base);
-    }
-  }
-  windows.set(buf.buffer, w);
-  return w;
+  return parser.for(buf);
 }

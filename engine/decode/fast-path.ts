@@ -11,8 +11,7 @@
  * window's record columns (copied from the RecordBatch, a few bytes a record) and a PacketBatch-layout
  * scratch batch whose rows are copied out in bulk, column by column.
  */
-import { readFileSync } from "node:fs";
-import { CHUNK_SPARE_BYTES, chunkMemoryOf } from "../capture/chunk-memory.js";
+import { CHUNK_SPARE_BYTES, ChunkModule } from "../capture/chunk-memory.js";
 import type { RecordBatch } from "../capture/record-batch.js";
 import { RECORD_WINDOW_BYTES } from "../capture/record-window.js";
 import { icmpIsError, icmpv6IsError } from "./icmp-error.js";
@@ -69,26 +68,20 @@ const WINDOW_BYTES = (SLOW_LIST + 4 * FAST_SLOTS + 7) & ~7;
 
 type DecodeFn = (win: number, slots: number, data: number, n: number, verify: number) => number;
 
-let module: WebAssembly.Module | null | undefined;
-/** Why the fast path is off in this process (null while it is on, or before the first use). */
-let unavailable: string | null = null;
-
-function compiled(): WebAssembly.Module | null {
-  if (module !== undefined) return module;
-  try {
-    module = new WebAssembly.Module(readFileSync(new URL("./wasm/fast-path.wasm", import.meta.url)));
-  } catch (e) {
-    // A build without the module (or a host without WebAssembly SIMD) decodes in JavaScript only.
-    unavailable = `decoder fast path unavailable: ${(e as Error).message}`;
-    module = null;
+const fastPath = new ChunkModule(new URL("./wasm/fast-path.wasm", import.meta.url), (mem, mod, chunk) => {
+  // The window ends the memory; the pcap record parser's window starts the spare room after the chunk.
+  const need = WINDOW_BYTES + packetBatchBytes(FAST_SLOTS);
+  if (need + RECORD_WINDOW_BYTES + 128 > CHUNK_SPARE_BYTES) {
+    throw new Error("fast path: the two windows do not fit in CHUNK_SPARE_BYTES");
   }
-  return module;
-}
+  const base = (mem.buffer.byteLength - need) & ~63;
+  return base >= chunk.byteOffset + chunk.byteLength ? new FastWindow(mem, mod, base) : null;
+});
 
 /** Why the WebAssembly fast path cannot run here, or null when it can. */
 export function fastPathUnavailable(): string | null {
-  compiled();
-  return unavailable;
+  fastPath.compiled();
+  return fastPath.unavailable;
 }
 
 /** One chunk memory's instance and window. */
@@ -190,24 +183,7 @@ export class FastWindow {
   }
 }
 
-const windows = new WeakMap<ArrayBufferLike, FastWindow | null>();
-
 /** The fast path's window for a capture chunk, or null (not a chunk memory, no module here, no room). */
 export function fastWindowFor(data: Uint8Array): FastWindow | null {
-  const known = windows.get(data.buffer);
-  if (known !== undefined) return known;
-  const mem = chunkMemoryOf(data.buffer);
-  const mod = compiled();
-  let w: FastWindow | null = null;
-  if (mem !== undefined && mod !== null) {
-    // The window ends the memory: chunkBuffer keeps CHUNK_SPARE_BYTES after the chunk, more than it needs.
-    const need = WINDOW_BYTES + packetBatchBytes(FAST_SLOTS);
-    if (need + RECORD_WINDOW_BYTES + 128 > CHUNK_SPARE_BYTES) {
-      throw new Error("fast path: the two windows do not fit in CHUNK_SPARE_BYTES");
-    }
-    const base = (mem.buffer.byteLength - need) & ~63;
-    if (base >= data.byteOffset + data.byteLength) w = new FastWindow(mem, mod, base);
-  }
-  windows.set(data.buffer, w);
-  return w;
+  return fastPath.for(data);
 }
