@@ -1,8 +1,8 @@
 /**
- * The readers' chunk buffers, each backed by a WebAssembly memory of its own, so the decoder works on the
- * capture bytes in place with WebAssembly (checksums in engine/decode/checksum-simd.ts, common packets in
- * engine/decode/fast-path.ts) instead of copying them anywhere. A host that cannot create the memory gets a
- * plain Uint8Array.
+ * The readers' chunk buffers, each backed by a WebAssembly memory of its own, so the reader and the decoder
+ * work on the capture bytes in place with WebAssembly (pcap record headers in record-window.ts, checksums
+ * in engine/decode/checksum-simd.ts, common packets in engine/decode/fast-path.ts) instead of copying them
+ * anywhere. A host that cannot create the memory gets a plain Uint8Array.
  */
 
 import { readFileSync } from "node:fs";
