@@ -8,6 +8,7 @@ import { readdirSync, readFileSync } from "node:fs";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
 import { CaptureError, openCapture, RecordBatch } from "../engine/capture/index.js";
+import { csumFinish, sumBytesSlow } from "../engine/decode/checksum.js";
 import { FAST_SLOTS, fastPathUnavailable } from "../engine/decode/fast-path.js";
 import { Decoder } from "../engine/decode/index.js";
 import { PacketBatch } from "../engine/decode/packet-batch.js";
@@ -123,11 +124,9 @@ function ipv4Frame(
   const fl = (opts.more ? 0x20 : 0) | ((opts.off8 ?? 0) >> 8);
   const ip = [0x45, 0, len >> 8, len & 255, 0x12, 0x34, fl, (opts.off8 ?? 0) & 255, 64, proto, 0, 0];
   ip.push(192, 168, 0, 1, 192, 168, 0, 199);
-  let s = 0;
-  for (let k = 0; k < 20; k += 2) s += (ip[k]! << 8) | ip[k + 1]!;
-  while (s > 0xffff) s = (s & 0xffff) + (s >>> 16);
-  ip[10] = (~s >> 8) & 255;
-  ip[11] = ~s & 255;
+  const sum = csumFinish(sumBytesSlow(Uint8Array.from(ip), 0, 20));
+  ip[10] = sum >> 8;
+  ip[11] = sum & 255;
   return `020000000002020000000001 ${opts.vlan ? "8100 0005 " : ""}0800 ${Buffer.from(ip).toString("hex")} ${l4}`;
 }
 

@@ -17,48 +17,41 @@ export interface PcapHeader {
 }
 
 export class PcapReader extends BaseReader {
-  private readonly le: boolean;
-  /** incl_len above this is an error (absurd length). */
-  private readonly maxCaplen: number;
-  /** incl_len above this (but sane) is delivered and counted as odd. */
-  private readonly snaplen: number;
-  private readonly fracLimit: number;
-  private readonly nsPerFrac: number;
-  private readonly linkType: number;
-  /** The same parameters for the WebAssembly record parser (record-window.ts), unless it is off. */
+  /**
+   * Byte order, incl_len limits (above maxCaplen: an error, absurd length; above snaplen but sane: delivered
+   * and counted as odd), time fraction limit and unit, link type: what the JavaScript loop and the
+   * WebAssembly record parser (record-window.ts) both parse by.
+   */
   private readonly format: PcapRecordFormat;
+  /** OpenOptions.wasmRecords. */
   private readonly wasmRecords: boolean;
 
   constructor(init: ReaderInit, hdr: PcapHeader) {
     super(init);
-    this.le = hdr.le;
-    this.snaplen = hdr.snaplen === 0 ? PCAP_MAX_SNAPLEN : hdr.snaplen;
-    this.maxCaplen = Math.min(Math.max(this.snaplen, PCAP_MAX_SNAPLEN), MAX_RECORD_BYTES);
-    this.fracLimit = hdr.nanosecond ? 1e9 : 1e6;
-    this.nsPerFrac = hdr.nanosecond ? 1 : 1000;
-    this.linkType = hdr.linkType;
-    this.wanting = "record header";
-    this.wasmRecords = init.wasmRecords;
+    const snaplen = hdr.snaplen === 0 ? PCAP_MAX_SNAPLEN : hdr.snaplen;
     this.format = {
-      le: this.le,
-      maxCaplen: this.maxCaplen,
-      snaplen: this.snaplen,
-      fracLimit: this.fracLimit,
-      nsPerFrac: this.nsPerFrac,
-      linkType: this.linkType,
+      le: hdr.le,
+      maxCaplen: Math.min(Math.max(snaplen, PCAP_MAX_SNAPLEN), MAX_RECORD_BYTES),
+      snaplen,
+      fracLimit: hdr.nanosecond ? 1e9 : 1e6,
+      nsPerFrac: hdr.nanosecond ? 1 : 1000,
+      linkType: hdr.linkType,
     };
+    this.wasmRecords = init.wasmRecords;
+    this.wanting = "record header";
   }
 
   protected parse(batch: RecordBatch): number {
     const dv = this.dv;
-    const le = this.le;
+    const f = this.format;
+    const le = f.le;
     const end = this.end;
     const cap = batch.capacity;
-    const maxCaplen = this.maxCaplen;
-    const snaplen = this.snaplen;
-    const fracLimit = this.fracLimit;
-    const nsPerFrac = this.nsPerFrac;
-    const linkType = this.linkType;
+    const maxCaplen = f.maxCaplen;
+    const snaplen = f.snaplen;
+    const fracLimit = f.fracLimit;
+    const nsPerFrac = f.nsPerFrac;
+    const linkType = f.linkType;
     const base = this.base;
     // Columns in locals: the loop stores to typed arrays only.
     const offsetA = batch.offset;
@@ -78,17 +71,7 @@ export class PcapReader extends BaseReader {
     const win = this.wasmRecords ? recordWindowFor(this.buf) : null;
     while (n < cap) {
       if (win !== null) {
-        const k = win.parse(
-          this.buf,
-          p,
-          end,
-          batch,
-          n,
-          Math.min(RECORD_SLOTS, cap - n),
-          this.format,
-          pn0 + n,
-          base,
-        );
+        const k = win.parse(this.buf, p, end, batch, n, Math.min(RECORD_SLOTS, cap - n), f, pn0 + n, base);
         if (k > 0) {
           n += k;
           p = win.end;
@@ -150,8 +133,12 @@ export class PcapReader extends BaseReader {
   /** Counts an odd record's anomalies; false (after setting error) when strict makes them fatal. */
   private odd(p: number, caplen: number, origlen: number, frac: number): boolean {
     if (
-      caplen > this.snaplen &&
-      !this.anomaly(p, "record:caplen>snaplen", `captured length ${caplen} exceeds snaplen ${this.snaplen}`)
+      caplen > this.format.snaplen &&
+      !this.anomaly(
+        p,
+        "record:caplen>snaplen",
+        `captured length ${caplen} exceeds snaplen ${this.format.snaplen}`,
+      )
     ) {
       return false;
     }
@@ -166,8 +153,12 @@ export class PcapReader extends BaseReader {
       return false;
     }
     return (
-      frac < this.fracLimit ||
-      this.anomaly(p, "record:ts-fraction>=1s", `timestamp fraction ${frac} is not below ${this.fracLimit}`)
+      frac < this.format.fracLimit ||
+      this.anomaly(
+        p,
+        "record:ts-fraction>=1s",
+        `timestamp fraction ${frac} is not below ${this.format.fracLimit}`,
+      )
     );
   }
 }
