@@ -24,6 +24,9 @@ declare namespace WebAssembly {
   }
   type ImportValue = Memory | ((...args: never[]) => unknown) | number;
   type Imports = Record<string, Record<string, ImportValue>>;
+  class Global {
+    readonly value: unknown;
+  }
   class Instance {
     constructor(module: Module, imports?: Imports);
     readonly exports: Record<string, unknown>;

@@ -7,9 +7,10 @@
  * decode of the generated bench captures: 1.3-1.9x the JavaScript decoder's packets/s (bench/read-decode).
  *
  * A run works in a window laid out in the spare room after the chunk (CHUNK_SPARE_BYTES): a header the
- * module and this file share (scratch column addresses, time range, counters, ICMP error tables), the
- * window's record columns (copied from the RecordBatch, a few bytes a record) and a PacketBatch-layout
- * scratch batch whose rows are copied out in bulk, column by column.
+ * module and this file share (time range, counters, ICMP error tables), the window's record columns
+ * (copied from the RecordBatch, a few bytes a record) and a PacketBatch-layout scratch batch whose rows are
+ * copied out in bulk, column by column. The module addresses them at constant offsets from the window
+ * (its exports give them, and each window checks them against PacketBatch's layout when it is made).
  */
 import { CHUNK_SPARE_BYTES, ChunkModule } from "../capture/chunk-memory.js";
 import type { RecordBatch } from "../capture/record-batch.js";
@@ -21,8 +22,7 @@ import type { DecodeStats } from "./stats.js";
 /** Records one run decodes at most (the window's slots). */
 export const FAST_SLOTS = 2048;
 
-// Header layout: the same offsets as wasm/fast-path.ts.
-const COLS = 0;
+// Window layout: the same offsets as wasm/fast-path.ts (which exports the ones after the header).
 const FIRST = 128; // f64 first time, then f64 last time
 
 const COUNTS = 144;
@@ -30,7 +30,7 @@ const ICMP_ERR = 256;
 const ICMPV6_ERR = 512;
 const INPUT = 768;
 
-/** The scratch columns the module writes, in the order of its C_* constants. */
+/** The scratch columns the module writes, in the order of its columnOffset(). */
 const FAST_COLUMNS = [
   "kind",
   "l3",
@@ -66,7 +66,22 @@ const NCOUNTS = 12;
 const SLOW_LIST = (INPUT + FAST_SLOTS * (4 * 4 + 8 + 2) + 3) & ~3;
 const WINDOW_BYTES = (SLOW_LIST + 4 * FAST_SLOTS + 7) & ~7;
 
-type DecodeFn = (win: number, slots: number, data: number, n: number, verify: number) => number;
+type DecodeFn = (win: number, data: number, n: number, verify: number) => number;
+
+/** The module's layout constants (its exports), checked against this file's and PacketBatch's. */
+function checkLayout(exp: Record<string, unknown>, scratch: PacketBatch, base: number): void {
+  const value = (name: string): unknown => (exp[name] as WebAssembly.Global).value;
+  const columnOffset = exp.columnOffset as (c: number) => number;
+  const views = scratch as unknown as Record<PacketColumn, { byteOffset: number }>;
+  const wrong = [
+    value("SLOTS") === FAST_SLOTS ? null : "SLOTS",
+    value("SLOW") === SLOW_LIST ? null : "SLOW",
+    value("SCRATCH") === WINDOW_BYTES ? null : "SCRATCH",
+    ...FAST_COLUMNS.map((c, k) => (columnOffset(k) === views[c].byteOffset - base ? null : c)),
+  ].filter((x) => x !== null);
+  if (wrong.length > 0)
+    throw new Error(`fast path: wasm/fast-path.ts's layout differs in ${wrong.join(", ")}`);
+}
 
 const fastPath = new ChunkModule(new URL("./wasm/fast-path.wasm", import.meta.url), (mem, mod, chunk) => {
   // The window ends the memory; the pcap record parser's window starts the spare room after the chunk.
@@ -128,11 +143,7 @@ export class FastWindow {
     this.inLinkType = new Uint16Array(buf, at, FAST_SLOTS);
     this.slow = new Uint32Array(buf, base + SLOW_LIST, FAST_SLOTS);
     this.scratch = new PacketBatch(FAST_SLOTS, buf, base + WINDOW_BYTES);
-    const cols = new Uint32Array(buf, base + COLS, FAST_COLUMNS.length);
-    const views = this.scratch as unknown as Record<PacketColumn, { byteOffset: number }>;
-    FAST_COLUMNS.forEach((c, k) => {
-      cols[k] = views[c].byteOffset;
-    });
+    checkLayout(inst.exports, this.scratch, base);
   }
 
   /**
@@ -151,7 +162,7 @@ export class FastWindow {
     const f64 = this.f64;
     f64[0] = st.firstTime;
     f64[1] = st.lastTime;
-    const nslow = this.wasmDecode(this.base, FAST_SLOTS, rec.data.byteOffset, n, verify ? 1 : 0);
+    const nslow = this.wasmDecode(this.base, rec.data.byteOffset, n, verify ? 1 : 0);
     const fast = n - nslow;
     if (fast === 0) return nslow;
     const c = this.counts;
