@@ -11,7 +11,7 @@ import { CaptureError, openCapture, RecordBatch } from "../engine/capture/index.
 import { csumFinish, sumBytesSlow } from "../engine/decode/checksum.js";
 import { FAST_SLOTS, fastPathUnavailable } from "../engine/decode/fast-path.js";
 import { Decoder } from "../engine/decode/index.js";
-import { PacketBatch } from "../engine/decode/packet-batch.js";
+import { PacketBatch, TCPOPT_SACK_PERM, TCPOPT_WSCALE } from "../engine/decode/packet-batch.js";
 import {
   capturesDir,
   decodeFrames,
@@ -190,4 +190,54 @@ describe("decode: fast windows mixed with records the JavaScript decoder takes",
     expect(js.stats.packets - js.stats.rows).toBeGreaterThan(frames.length / 4);
     expect(js.stats.frag.reassembled).toBeGreaterThan(0);
   });
+});
+
+describe("decode: TCP option layouts the fast path recognises without walking them", () => {
+  const TS = "080a0021d25a00000000";
+  const WS = (v: number): string => v.toString(16).padStart(2, "0");
+  // [name, options (hex), tcpOpt, wscale]: the layouts recognised (Linux's and Windows' SYN options, MSS
+  // alone, timestamps alone), then near misses of each, which the fast path must walk.
+  const cases: [string, string, number, number][] = [
+    ["Linux SYN", `020405b40402${TS}010303${WS(7)}`, TCPOPT_WSCALE | TCPOPT_SACK_PERM, 7],
+    ["Linux SYN, shift 15 capped", `020405b40402${TS}010303${WS(15)}`, TCPOPT_WSCALE | TCPOPT_SACK_PERM, 14],
+    ["Windows SYN", `020405b4010303${WS(8)}01010402`, TCPOPT_WSCALE | TCPOPT_SACK_PERM, 8],
+    [
+      "Windows SYN, shift 255 capped",
+      `020405b4010303${WS(255)}01010402`,
+      TCPOPT_WSCALE | TCPOPT_SACK_PERM,
+      14,
+    ],
+    ["MSS alone", "020405b4", 0, 0],
+    ["timestamps alone", `0101${TS}`, 0, 0],
+    ["Linux SYN, SACK_PERM of size 3 (the walk loses step, stops)", `020405b40403${TS}010303${WS(7)}`, 0, 0],
+    ["Linux SYN, window scale of size 4", `020405b40402${TS}010304${WS(7)}`, TCPOPT_SACK_PERM, 0],
+    ["Linux SYN, SACK in place of SACK_PERM", `020405b40502${TS}010303${WS(7)}`, TCPOPT_WSCALE, 7],
+    ["Windows SYN, EOL in place of SACK_PERM", `020405b4010303${WS(8)}01010000`, TCPOPT_WSCALE, 8],
+    ["Windows SYN, window scale of size 2", `020405b4010302${WS(8)}01010402`, 0, 0],
+    [
+      "Linux SYN, then another window scale",
+      `020405b40402${TS}010303${WS(7)}03030a01`,
+      TCPOPT_WSCALE | TCPOPT_SACK_PERM,
+      10,
+    ],
+    ["MSS of size 5", "020505b4", 0, 0],
+    ["timestamps of size 9", `0101080900d25a0000000000`, 0, 0],
+    ["SACK_PERM alone, padded", "04020101", TCPOPT_SACK_PERM, 0],
+  ];
+  for (const [name, options, tcpOpt, wscale] of cases) {
+    it(name, () => {
+      const doff = 5 + options.length / 8;
+      const frame = `${TCP_HDR.slice(0, 24)}${(doff << 4).toString(16)}02${TCP_HDR.slice(28)}${options}`;
+      const frames: Frame[] = [{ linkType: 1, bytes: hex(ipv4Frame(6, frame)) }];
+      // The same options cut by the snaplen inside the last option: what was captured is walked.
+      const whole = hex(ipv4Frame(6, frame));
+      frames.push({ linkType: 1, bytes: whole.subarray(0, whole.length - 2), orig: whole.length });
+      const js = decodeFrames(frames, { fastPath: false }, true, true);
+      const wasm = decodeFrames(frames, {}, true, true);
+      expect(wasm.dec.fastRows).toBe(2);
+      expect(rowKey(wasm.out, 0)).toBe(rowKey(js.out, 0));
+      expect(rowKey(wasm.out, 1)).toBe(rowKey(js.out, 1));
+      expect([wasm.out.tcpOpt[0], wasm.out.wscale[0]]).toEqual([tcpOpt, wscale]);
+    });
+  }
 });

@@ -356,38 +356,54 @@ class Fast {
       store<u32>(win + (r << 2), be32(q + 8), K_ACK);
       store<u16>(win + (r << 1), <u16>be16(q + 14), K_WIN);
       store<u32>(win + (r << 2), <u32>(l4len - (doff << 2)), K_PAYLOAD);
-      // tcp_options / tcp_sack (Decoder.tcpOptions).
-      const oEnd = q + ((<usize>doff) << 2);
-      const oe = oEnd < capEnd ? oEnd : capEnd;
-      let opt: u32 = 0;
+      // tcp_options / tcp_sack (Decoder.tcpOptions) over the captured option bytes. The common layouts are
+      // recognised without walking them (a walk's branches follow the mix of SYNs and data segments, and
+      // mispredict): none, MSS alone, timestamps alone (NOP NOP TS: data segments of Linux and most
+      // stacks), Linux's SYN (MSS SACK_PERM TS NOP WS) and Windows' (MSS NOP WS NOP NOP SACK_PERM). Read +
+      // decode of bench5m-headers (a third of its TCP segments are SYNs): 54.5 -> 52.6 ns a record.
+      const o = q + 20;
+      const optLen = select<i32>(avail, doff << 2, avail < doff << 2) - 20;
+      // Little-endian words: option byte 4k + j is bits 8j of word k.
+      const w0 = load<u32>(o);
+      const w1 = load<u32>(o, 4);
+      const w2 = load<u32>(o, 8);
+      const w4 = load<u32>(o, 16);
+      const mss = (w0 & 0xffff) === 0x0402;
+      const linux = (optLen === 20) & mss & (w1 === 0x0a080204) & ((w4 & 0xffffff) === 0x030301);
+      const windows = (optLen === 12) & mss & ((w1 & 0xffffff) === 0x030301) & (w2 === 0x02040101);
+      const bare = (optLen <= 0) | ((optLen === 4) & mss) | ((optLen === 12) & (w0 === 0x0a080101));
+      const v = select<u32>(w4 >> 24, w1 >> 24, linux);
+      let opt: u32 = select<u32>(TCPOPT_WSCALE | TCPOPT_SACK_PERM, 0, linux | windows);
+      let ws: u32 = select<u32>(select<u32>(v, TCP_MAX_WSCALE, v < TCP_MAX_WSCALE), 0, linux | windows);
       let edge: u32 = 0;
-      let ws: u32 = 0;
-      let o = q + 20;
-      if (oe - o === 12 && be32(o) === 0x0101080a) o = oe;
-      while (o < oe) {
-        const kind = load<u8>(o);
-        if (kind === 0) break;
-        if (kind === 1) {
-          o++;
-          continue;
-        }
-        if (o + 2 > oe) break;
-        const size = <usize>load<u8>(o + 1);
-        if (size < 2 || o + size > oe) break;
-        if (kind === 3 && size === 3) {
-          opt |= TCPOPT_WSCALE;
-          const v = <u32>load<u8>(o + 2);
-          ws = v < TCP_MAX_WSCALE ? v : TCP_MAX_WSCALE;
-        } else if (kind === 4 && size === 2) {
-          opt |= TCPOPT_SACK_PERM;
-        } else if (kind === 5 && size >= 10 && (size - 2) % 8 === 0) {
-          for (let s = o + 2; s < o + size; s += 8) {
-            const re = be32(s + 4);
-            if ((opt & TCPOPT_SACK) === 0 || <i32>(re - edge) > 0) edge = re;
-            opt |= TCPOPT_SACK;
+      if (!(bare | linux | windows)) {
+        const oe = o + <usize>optLen;
+        let x = o;
+        while (x < oe) {
+          const kind = load<u8>(x);
+          if (kind === 0) break;
+          if (kind === 1) {
+            x++;
+            continue;
           }
+          if (x + 2 > oe) break;
+          const size = <usize>load<u8>(x + 1);
+          if (size < 2 || x + size > oe) break;
+          if (kind === 3 && size === 3) {
+            opt |= TCPOPT_WSCALE;
+            const b = <u32>load<u8>(x + 2);
+            ws = b < TCP_MAX_WSCALE ? b : TCP_MAX_WSCALE;
+          } else if (kind === 4 && size === 2) {
+            opt |= TCPOPT_SACK_PERM;
+          } else if (kind === 5 && size >= 10 && (size - 2) % 8 === 0) {
+            for (let s = x + 2; s < x + size; s += 8) {
+              const re = be32(s + 4);
+              if ((opt & TCPOPT_SACK) === 0 || <i32>(re - edge) > 0) edge = re;
+              opt |= TCPOPT_SACK;
+            }
+          }
+          x += size;
         }
-        o += size;
       }
       store<u8>(win + r, <u8>opt, K_TCPOPT);
       store<u8>(win + r, <u8>ws, K_WSCALE);
