@@ -54,6 +54,8 @@ export interface PassResult {
   pps: number;
   /** Fastest single pass (s), from our own clock. */
   bestS: number;
+  /** Every measured pass (s), in order, from our own clock. */
+  passS: number[];
 }
 
 /** Measured passes of each case (benny's samples; one pass each). */
@@ -72,11 +74,11 @@ export async function runPasses(suite: string, cases: PassCase[], passes = PASSE
     if (seen !== c.packets)
       throw new Error(`${c.name}: warm-up pass saw ${seen} packets, expected ${c.packets}`);
   }
-  const own = new Map<string, { calls: number; best: number }>();
+  const own = new Map<string, { calls: number; best: number; passS: number[] }>();
   /** The case benchmark.js is running (null while benny prepares the suite). */
   let running: string | null = null;
   const adds = cases.map((c) => {
-    own.set(c.name, { calls: 0, best: Number.POSITIVE_INFINITY });
+    own.set(c.name, { calls: 0, best: Number.POSITIVE_INFINITY, passS: [] });
     const onStart = (): void => {
       if (c.file !== undefined) warm(c.file);
       gc?.();
@@ -95,6 +97,7 @@ export async function runPasses(suite: string, cases: PassCase[], passes = PASSE
         const o = own.get(c.name)!;
         o.calls++;
         o.best = Math.min(o.best, dt);
+        o.passS.push(dt);
       },
       options,
     );
@@ -111,6 +114,7 @@ export async function runPasses(suite: string, cases: PassCase[], passes = PASSE
       calls: o.calls,
       pps: c.packets / r.details.mean,
       bestS: o.best,
+      passS: o.passS,
     };
   });
 }

@@ -168,7 +168,7 @@ export function printReadDecode(reports: ReadDecodeReport[]): void {
     for (const r of rep.results) {
       console.log(
         `  ${r.name.padEnd(34)} ${mpps(r.pps).padStart(11)}   best pass ${r.bestS.toFixed(2)} s = ` +
-          `${mpps(r.packets / r.bestS)} (${r.calls} passes)`,
+          `${mpps(r.packets / r.bestS)} (${r.calls} passes: ${r.passS.map((x) => x.toFixed(2)).join(" ")} s)`,
       );
     }
     console.log(
