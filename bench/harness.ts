@@ -119,6 +119,13 @@ export async function runPasses(suite: string, cases: PassCase[], passes = PASSE
   });
 }
 
+/** The median of a non-empty list. */
+export function median(xs: readonly number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 === 1 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
+}
+
 export function mpps(pps: number): string {
   return `${(pps / 1e6).toFixed(2)} Mpps`;
 }

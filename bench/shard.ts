@@ -18,7 +18,7 @@ import { replayCaptures } from "../engine/replay.js";
 import { replaySharded, type ShardedReplayResult } from "../engine/shard/index.js";
 import { Timeline } from "../engine/stats/timeline.js";
 import { benchCapture } from "./captures.js";
-import { mpps, type PassCase, runPasses } from "./harness.js";
+import { median, mpps, type PassCase, runPasses } from "./harness.js";
 
 /** VmHWM in bytes: the peak resident set of this process. */
 function peakRss(): number {
@@ -116,12 +116,6 @@ export interface ShardBenchReport {
   timeline: boolean;
   rounds: number;
   cases: ShardBenchCase[];
-}
-
-function median(xs: readonly number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 === 1 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
 }
 
 export async function benchShard(
