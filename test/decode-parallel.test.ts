@@ -11,7 +11,7 @@ import { CaptureError, openCapture, RecordBatch } from "../engine/capture/index.
 import { Decoder } from "../engine/decode/decoder.js";
 import { PacketBatch, PK_DEFER, PK_IP } from "../engine/decode/packet-batch.js";
 import { decodeWorkerFile, readDecodeParallel } from "../engine/shard/decode-pool.js";
-import { capturesDir, haveCorpus } from "./decode-helpers.js";
+import { capturesDir, haveCorpus, repoRoot, rowKey } from "./decode-helpers.js";
 
 const built = (() => {
   try {
@@ -107,19 +107,37 @@ describe.skipIf(!haveCorpus || !built)("readDecodeParallel: main reads, decode t
     let fragments = 0;
     for (const name of names) {
       const file = path.join(capturesDir, name);
-      const ref = await readDecodeParallel([file], { threads: 0 });
+      const refRows: string[] = [];
+      const ref = await readDecodeParallel([file], {
+        threads: 0,
+        onRow: (b, i) => refRows.push(rowKey(b, i)),
+      });
+      expect(ref.fastRows).toBe(0);
       fragments += ref.decode.fragments;
       // Small batches and ring: many slots, fragments split across slots, slot reuse.
       for (const threads of [1, 2]) {
-        const r = await readDecodeParallel([file], { threads, batchSize: 16, ring: 3 });
+        const rows: string[] = [];
+        const r = await readDecodeParallel([file], {
+          threads,
+          batchSize: 16,
+          ring: 3,
+          onRow: (b, i) => rows.push(rowKey(b, i)),
+        });
         expect(r.records).toBe(ref.records);
         expect(r.rows).toBe(ref.rows);
+        expect(rows).toEqual(refRows);
         expect(JSON.stringify(r.decode)).toBe(JSON.stringify(ref.decode));
         expect(r.captureErrors.map(String)).toEqual(ref.captureErrors.map(String));
       }
     }
     expect(fragments).toBeGreaterThan(10);
   }, 120_000);
+
+  it("decode threads decode in their own chunk memory, with the WebAssembly fast path", async () => {
+    const r = await readDecodeParallel([path.join(repoRoot, "captures/default.pcap")], { threads: 1 });
+    expect(r.rows).toBeGreaterThan(1000);
+    expect(r.fastRows).toBeGreaterThan(0.9 * r.rows);
+  });
 
   it("0 threads is one Decoder over the file; tiny slot buffers split batches and grow for big records", async () => {
     const files = FRAGMENTED.map((n) => path.join(capturesDir, n));

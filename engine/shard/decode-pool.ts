@@ -118,6 +118,8 @@ export class DecodePipeline {
   waitMs = 0;
   /** Sum of the decode workers' time in tasks (ms). */
   workerMs = 0;
+  /** Rows the decode threads' WebAssembly fast path decoded. */
+  fastRows = 0;
   tasks = 0;
 
   private readonly o: DecodePipelineOptions;
@@ -247,6 +249,7 @@ export class DecodePipeline {
         s.batch.count = r.rows;
         s.deferred = r.deferred;
         this.workerMs += r.ms;
+        this.fastRows += r.fastRows;
         addDecodeStats(this.decoder.stats, s.stats, r.linkTypes);
       }
       if (s.batch.count === 0) {
@@ -487,6 +490,8 @@ export interface ReadDecodeResult {
   files: ReplayFileResult[];
   captureErrors: CaptureError[];
   timing: { readMs: number; waitMs: number; workerMs: number; tasks: number };
+  /** Rows the decode threads' WebAssembly fast path decoded (0 with no decode thread). */
+  fastRows: number;
 }
 
 /**
@@ -501,6 +506,8 @@ export async function readDecodeParallel(
     batchSize?: number;
     ring?: number;
     slotBytes?: number;
+    /** Called with every row, in capture order (fragments resolved), while its batch is in hand. */
+    onRow?: (batch: PacketBatch, row: number) => void;
   },
 ): Promise<ReadDecodeResult> {
   const pipe = new DecodePipeline(files, {
@@ -514,10 +521,16 @@ export async function readDecodeParallel(
   try {
     await pipe.start();
     let rows = 0;
+    const onRow = opts.onRow;
     for (let s = await pipe.next(); s !== null; s = await pipe.next()) {
       const b = s.batch;
-      if (s.deferred === 0) rows += b.count;
-      else for (let i = 0; i < b.count; i++) if (b.kind[i] !== PK_DEFER || pipe.resolve(s, i)) rows++;
+      if (s.deferred === 0 && onRow === undefined) rows += b.count;
+      else
+        for (let i = 0; i < b.count; i++) {
+          if (b.kind[i] === PK_DEFER && !pipe.resolve(s, i)) continue;
+          rows++;
+          onRow?.(b, i);
+        }
       pipe.release(s);
     }
     const decode = pipe.finish();
@@ -528,6 +541,7 @@ export async function readDecodeParallel(
       files: pipe.files,
       captureErrors: pipe.errors,
       timing: { readMs: pipe.readMs, waitMs: pipe.waitMs, workerMs: pipe.workerMs, tasks: pipe.tasks },
+      fastRows: pipe.fastRows,
     };
   } finally {
     await pipe.destroy();

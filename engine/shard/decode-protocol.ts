@@ -50,6 +50,8 @@ export interface DecodeTaskResult {
   deferred: number;
   /** SKIP_UNSUPPORTED_LINKTYPE per link type in this task, [linkType, n] pairs in first-seen order. */
   linkTypes: number[] | null;
+  /** Rows the decoder's WebAssembly fast path decoded (the rest took the JavaScript decoder). */
+  fastRows: number;
   /** Time in the task (ms). */
   ms: number;
 }
