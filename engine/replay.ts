@@ -9,7 +9,6 @@ import type { GcMode } from "./conntrack/gc.js";
 import { Conntrack } from "./conntrack/nf-conntrack-in.js";
 import type { CtSettings } from "./conntrack/settings.js";
 import { Decoder, type DecodeStats } from "./decode/index.js";
-import { PacketBatch } from "./decode/packet-batch.js";
 import { TickSchedule } from "./tick-schedule.js";
 
 export interface ReplayProgress {
@@ -56,7 +55,7 @@ export interface ReplayOptions {
   tickHint?: (fractionRead: number) => void;
   /** Called after every capture batch. */
   onProgress?: (p: ReplayProgress) => void;
-  /** Rows per decode batch (default 8192). */
+  /** Records per read batch (default READ_BATCH); rows come a fast-path window (up to 2048) at a time. */
   batchSize?: number;
   /** An existing table to continue (e.g. a test); default: a new one from settings. */
   conntrack?: Conntrack;
@@ -105,7 +104,6 @@ export async function replayCaptures(
     });
   const decoder = new Decoder({ verifyChecksums: settings.checksum });
   const rec = new RecordBatch(opts.batchSize ?? READ_BATCH);
-  const rows = new PacketBatch(opts.batchSize ?? 8192);
   const endTime = opts.endTime;
   const onTick = opts.onTick;
   const ticks = new TickSchedule(opts);
@@ -150,8 +148,9 @@ export async function replayCaptures(
       hintFraction = reader.totalBytes ? reader.position / reader.totalBytes : Number.NaN;
       let from = 0;
       while (from < n) {
-        rows.count = 0;
-        from = decoder.decode(rec, from, rows);
+        // The decoder's own batch: over a capture chunk the fast path's window, rows never copied.
+        const rows = decoder.decodeInPlace(rec, from);
+        from = decoder.next;
         for (let i = 0; i < rows.count; i++) {
           const t = rows.tsSec[i]! + rows.tsNsec[i]! / 1e9;
           if (endTime !== undefined && t > endTime) {

@@ -7,6 +7,7 @@
 import { readdirSync, readFileSync } from "node:fs";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
+import { chunkBuffer } from "../engine/capture/chunk-memory.js";
 import { CaptureError, openCapture, RecordBatch } from "../engine/capture/index.js";
 import { csumFinish, sumBytesSlow } from "../engine/decode/checksum.js";
 import { FAST_SLOTS, fastPathUnavailable } from "../engine/decode/fast-path.js";
@@ -26,6 +27,28 @@ interface Decoded {
   rows: string[];
   stats: string;
   fastRows: number;
+}
+
+/** decodeFile() with decodeInPlace(): the rows in the decoder's own batch (the fast path's window). */
+async function decodeFileInPlace(file: string, fastPath: boolean): Promise<Decoded> {
+  const r = await openCapture(file);
+  if (r instanceof CaptureError) throw new Error(r.toString());
+  const dec = new Decoder({ fastPath });
+  const rec = new RecordBatch(8192);
+  const rows: string[] = [];
+  try {
+    for (let n = await r.readBatch(rec); n > 0; n = await r.readBatch(rec)) {
+      for (let from = 0; from < n; from = dec.next) {
+        const out = dec.decodeInPlace(rec, from);
+        expect(dec.next).toBeGreaterThan(from);
+        for (let i = 0; i < out.count; i++) rows.push(rowKey(out, i));
+      }
+    }
+    dec.finish();
+  } finally {
+    await r.close();
+  }
+  return { rows, stats: JSON.stringify(dec.stats.toJSON()), fastRows: dec.fastRows };
 }
 
 async function decodeFile(file: string, fastPath: boolean, outCapacity: number): Promise<Decoded> {
@@ -104,6 +127,13 @@ describe("decode: the WebAssembly fast path gives the JavaScript decoder's rows"
         expect(wasm.stats).toBe(js.stats);
         expect(wasm.rows).toEqual(js.rows);
         fastRows += wasm.fastRows;
+      }
+      // decodeInPlace: the same rows, in the fast path's window or (fast path off) the decoder's batch.
+      for (const fast of [true, false]) {
+        const inPlace = await decodeFileInPlace(file, fast);
+        expect(inPlace.stats).toBe(js.stats);
+        expect(inPlace.rows).toEqual(js.rows);
+        if (!fast) expect(inPlace.fastRows).toBe(0);
       }
     });
   }
@@ -185,6 +215,32 @@ describe("decode: fast windows mixed with records the JavaScript decoder takes",
     expect(wasm.next).toBe(frames.length);
     expect(JSON.stringify(wasm.stats.toJSON())).toBe(JSON.stringify(js.stats.toJSON()));
     expect(key(wasm)).toEqual(key(js));
+    // The same records through decodeInPlace, a window at a time: holes closed inside the window.
+    const dec = new Decoder({});
+    const rec = new RecordBatch(frames.length);
+    const data = chunkBuffer(frames.reduce((a, f) => a + f.bytes.length, 0) + 8);
+    let off = 0;
+    frames.forEach((f, i) => {
+      data.set(f.bytes, off);
+      rec.offset[i] = off;
+      rec.caplen[i] = rec.origlen[i] = f.bytes.length;
+      rec.tsSec[i] = Math.floor(f.t!);
+      rec.tsNsec[i] = Math.round((f.t! - Math.floor(f.t!)) * 1e9);
+      rec.linkType[i] = f.linkType;
+      rec.packetNo[i] = i + 1;
+      off += f.bytes.length;
+    });
+    rec.data = data;
+    rec.count = frames.length;
+    const inPlace: string[] = [];
+    for (let from = 0; from < frames.length; from = dec.next) {
+      const out = dec.decodeInPlace(rec, from);
+      for (let i = 0; i < out.count; i++) inPlace.push(rowKey(out, i));
+    }
+    dec.finish();
+    expect(inPlace).toEqual(key(js));
+    expect(dec.fastRows).toBe(wasm.dec.fastRows);
+    expect(JSON.stringify(dec.stats.toJSON())).toBe(JSON.stringify(js.stats.toJSON()));
     // ARP records made no row, fragments one row per pair: fewer rows than records.
     expect(js.out.count).toBeLessThan(frames.length);
     expect(js.stats.packets - js.stats.rows).toBeGreaterThan(frames.length / 4);

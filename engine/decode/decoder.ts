@@ -6,7 +6,7 @@
 import type { RecordBatch } from "../capture/record-batch.js";
 import { csumFinish, sctpCrc32c, sumBytes, sumWord } from "./checksum.js";
 import { Defrag, type DefragOptions, FRAG_DONE, FRAG_PASS } from "./defrag.js";
-import { FAST_SLOTS, fastWindowFor } from "./fast-path.js";
+import { copyRecordColumns, FAST_SLOTS, fastWindowFor } from "./fast-path.js";
 import { icmpIsError, icmpv6IsError } from "./icmp-error.js";
 import { be16, be32, L3_V4, L3_V6, LinkLayer } from "./link.js";
 import {
@@ -21,7 +21,7 @@ import {
   L4_UDP_LEN_BAD,
   NFPROTO_IPV4,
   NFPROTO_IPV6,
-  type PacketBatch,
+  PacketBatch,
   PK_DEFER,
   PK_IP,
   SCTP_MAX_CHUNKS,
@@ -129,6 +129,10 @@ export class Decoder {
   private readonly fastPath: boolean;
   /** Rows the WebAssembly fast path decoded (the rest of stats.rows took the JavaScript decoder). */
   fastRows = 0;
+  /** After decodeInPlace(): the next record index to decode. */
+  next = 0;
+  /** decodeInPlace()'s batch where the fast path cannot run. */
+  private ownRows: PacketBatch | null = null;
   private readonly defrag: Defrag;
   /** Link-layer parser; its l3off / loopback describe the record being decoded. */
   private readonly link = new LinkLayer();
@@ -177,22 +181,67 @@ export class Decoder {
       // record order; a slow record that makes no row leaves a hole the rows after it close.
       const row0 = out.count;
       fw.copyOut(rec, i, n, out, row0);
-      let holes = 0;
-      let next = 0; // the slot after the last slow record
-      for (let j = 0; j < nslow; j++) {
-        const slot = fw.slow[j]!;
-        if (holes > 0 && slot > next) out.moveRows(row0 + next, slot - next, row0 + next - holes);
-        const at = row0 + slot - holes;
-        out.count = at;
-        this.decodeRange(rec, i + slot, i + slot + 1, out);
-        if (out.count === at) holes++;
-        next = slot + 1;
-      }
-      if (holes > 0 && n > next) out.moveRows(row0 + next, n - next, row0 + next - holes);
-      out.count = row0 + n - holes;
+      this.fillSlow(rec, i, n, fw.slow, nslow, out, row0);
       i += n;
     }
     return i;
+  }
+
+  /**
+   * decode() without copying the rows out: decodes records [from, ...) of at most one window (FAST_SLOTS
+   * records) into a batch the decoder owns and returns it, valid until the next call (a reader's readBatch
+   * does not touch it); `next` is then the next record index. Over a capture chunk the batch is the fast
+   * path's own window, so the rows it decodes are never copied (the in-process replay and inspect consume
+   * rows this way); elsewhere the JavaScript decoder fills a batch of this decoder's.
+   */
+  decodeInPlace(rec: RecordBatch, from: number): PacketBatch {
+    const fw = this.fastPath ? fastWindowFor(rec.data) : null;
+    const n = Math.min(FAST_SLOTS, rec.count - from);
+    if (fw === null) {
+      if (this.ownRows === null) this.ownRows = new PacketBatch(FAST_SLOTS);
+      const own = this.ownRows;
+      own.count = 0;
+      this.next = this.decodeRange(rec, from, from + n, own);
+      return own;
+    }
+    const out = fw.scratch;
+    out.count = 0;
+    this.next = from + n;
+    if (n <= 0) return out;
+    const nslow = fw.run(rec, from, n, this.stats, this.verify);
+    this.fastRows += n - nslow;
+    copyRecordColumns(rec, from, n, out, 0);
+    this.fillSlow(rec, from, n, fw.slow, nslow, out, 0);
+    return out;
+  }
+
+  /**
+   * The JavaScript decoder's rows over the placeholders of a window's slow records (slots slow[0, nslow) of
+   * records [from, from + n), whose rows start at row0 of out), in record order; a slow record that makes
+   * no row leaves a hole the rows after it close. Sets out.count past the window's rows.
+   */
+  private fillSlow(
+    rec: RecordBatch,
+    from: number,
+    n: number,
+    slow: Uint32Array,
+    nslow: number,
+    out: PacketBatch,
+    row0: number,
+  ): void {
+    let holes = 0;
+    let next = 0; // the slot after the last slow record
+    for (let j = 0; j < nslow; j++) {
+      const slot = slow[j]!;
+      if (holes > 0 && slot > next) out.moveRows(row0 + next, slot - next, row0 + next - holes);
+      const at = row0 + slot - holes;
+      out.count = at;
+      this.decodeRange(rec, from + slot, from + slot + 1, out);
+      if (out.count === at) holes++;
+      next = slot + 1;
+    }
+    if (holes > 0 && n > next) out.moveRows(row0 + next, n - next, row0 + next - holes);
+    out.count = row0 + n - holes;
   }
 
   /** decode() by the JavaScript decoder alone, of records [from, end). */

@@ -111,7 +111,8 @@ export class FastWindow {
   private readonly inTsNsec: Uint32Array;
   private readonly inTsSec: Float64Array;
   private readonly inLinkType: Uint16Array;
-  private readonly scratch: PacketBatch;
+  /** The window's rows (PacketBatch layout, in the chunk's memory): run() writes them, copyOut() copies them. */
+  readonly scratch: PacketBatch;
   /** The slots of the last run's records that the JavaScript decoder must take, in order. */
   readonly slow: Uint32Array;
 
@@ -188,10 +189,21 @@ export class FastWindow {
    */
   copyOut(rec: RecordBatch, from: number, n: number, out: PacketBatch, row: number): void {
     out.copyRows(this.scratch, 0, n, row, FAST_COLUMNS);
-    out.tsSec.set(rec.tsSec.subarray(from, from + n), row);
-    out.tsNsec.set(rec.tsNsec.subarray(from, from + n), row);
-    out.packetNo.set(rec.packetNo.subarray(from, from + n), row);
+    copyRecordColumns(rec, from, n, out, row);
   }
+}
+
+/** The records' time and packet number into out's rows [row, row + n), which the module does not write. */
+export function copyRecordColumns(
+  rec: RecordBatch,
+  from: number,
+  n: number,
+  out: PacketBatch,
+  row: number,
+): void {
+  out.tsSec.set(rec.tsSec.subarray(from, from + n), row);
+  out.tsNsec.set(rec.tsNsec.subarray(from, from + n), row);
+  out.packetNo.set(rec.packetNo.subarray(from, from + n), row);
 }
 
 /** The fast path's window for a capture chunk, or null (not a chunk memory, no module here, no room). */
