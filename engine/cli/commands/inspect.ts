@@ -6,7 +6,6 @@
 import type { Command } from "commander";
 import { CaptureError, linkTypeName, openCapture, RecordBatch } from "../../capture/index.js";
 import { Decoder } from "../../decode/index.js";
-import { PacketBatch } from "../../decode/packet-batch.js";
 
 export interface InspectResult {
   file: string;
@@ -92,17 +91,13 @@ export async function inspectCapture(file: string, opts: InspectOptions = {}): P
   const perLinkType = new Map<number, number>();
   try {
     const rec = new RecordBatch(4096);
-    const rows = new PacketBatch(4096);
     while ((await reader.readBatch(rec)) > 0) {
       for (let i = 0; i < rec.count; i++) {
         const lt = rec.linkType[i]!;
         perLinkType.set(lt, (perLinkType.get(lt) ?? 0) + 1);
       }
-      let from = 0;
-      while (from < rec.count) {
-        rows.count = 0;
-        from = dec.decode(rec, from, rows);
-      }
+      // Only the decoder's counters are reported: the rows stay in the decoder's own batch.
+      for (let from = 0; from < rec.count; from = dec.next) dec.decodeInPlace(rec, from);
     }
     dec.finish();
     res.error = reader.error ? reader.error.toString() : null;
