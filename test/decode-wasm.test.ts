@@ -12,7 +12,12 @@ import { CaptureError, openCapture, RecordBatch } from "../engine/capture/index.
 import { csumFinish, sumBytesSlow } from "../engine/decode/checksum.js";
 import { FAST_SLOTS, fastPathUnavailable } from "../engine/decode/fast-path.js";
 import { Decoder } from "../engine/decode/index.js";
-import { PacketBatch, TCPOPT_SACK_PERM, TCPOPT_WSCALE } from "../engine/decode/packet-batch.js";
+import {
+  L4_ICMP_INNER_OK,
+  PacketBatch,
+  TCPOPT_SACK_PERM,
+  TCPOPT_WSCALE,
+} from "../engine/decode/packet-batch.js";
 import {
   capturesDir,
   decodeFrames,
@@ -296,4 +301,115 @@ describe("decode: TCP option layouts the fast path recognises without walking th
       expect([wasm.out.tcpOpt[0], wasm.out.wscale[0]]).toEqual([tcpOpt, wscale]);
     });
   }
+});
+
+describe("decode: ICMPv4 errors and the tuple they quote, in the fast path", () => {
+  /** An IPv4 header (20 bytes, or with `options`) quoted by an error; its checksum is not checked. */
+  const quoted = (
+    proto: number,
+    l4: string,
+    o: { off8?: number; ihl?: number; options?: string } = {},
+  ): string => {
+    const opt = o.options ?? "";
+    const ihl = o.ihl ?? 5 + opt.length / 8;
+    const len = 20 + opt.length / 2 + 200; // the original datagram was longer than what is quoted
+    const ip = [
+      0x40 | ihl,
+      0,
+      len >> 8,
+      len & 255,
+      0,
+      1,
+      (o.off8 ?? 0) >> 8,
+      (o.off8 ?? 0) & 255,
+      63,
+      proto,
+      0,
+      0,
+    ];
+    ip.push(192, 168, 0, 199, 10, 9, 8, 7);
+    return `${Buffer.from(ip).toString("hex")}${opt}${l4}`;
+  };
+  /** An ICMPv4 message of `type`/`code` with a valid checksum. */
+  const icmp = (type: number, code: number, body: string): string => {
+    const bytes = hex(
+      `${type.toString(16).padStart(2, "0")}${code.toString(16).padStart(2, "0")}000000000000${body}`,
+    );
+    const sum = csumFinish(sumBytesSlow(bytes, 0, bytes.length));
+    bytes[2] = sum >> 8;
+    bytes[3] = sum & 255;
+    return Buffer.from(bytes).toString("hex");
+  };
+  const UDP = "04d20035002c0000"; // 1234 -> 53
+  const TCP8 = "c0de01bb00000001"; // 49374 -> 443, seq
+  const ECHO = "0800000012340001"; // echo request id 0x1234
+  // [name, message, quoted tuple readable (L4_ICMP_INNER_OK), [iproto, isport, idport] when readable]
+  const cases: [string, string, boolean, number[]][] = [
+    ["port unreachable quoting UDP", icmp(3, 3, quoted(17, UDP)), true, [17, 1234, 53]],
+    ["time exceeded quoting 8 bytes of TCP", icmp(11, 0, quoted(6, TCP8)), true, [6, 49374, 443]],
+    ["host unreachable quoting an echo request", icmp(3, 1, quoted(1, ECHO)), true, [1, 0x1234, 0x0800]],
+    ["redirect quoting UDP", icmp(5, 1, quoted(17, UDP)), true, [17, 1234, 53]],
+    [
+      "quoting a header with options",
+      icmp(3, 3, quoted(17, UDP, { options: "01010100" })),
+      true,
+      [17, 1234, 53],
+    ],
+    ["quoting ESP (no ports)", icmp(3, 3, quoted(50, "0000abcd00000001")), true, [50, 0, 0]],
+    ["quoting a non-first fragment", icmp(3, 3, quoted(17, UDP, { off8: 8 })), false, []],
+    ["quoting a header whose IHL is below 5", icmp(3, 3, quoted(17, UDP, { ihl: 4 })), false, []],
+    ["quoting 2 bytes of UDP", icmp(3, 3, quoted(17, "04d2")), false, []],
+    ["quoting 12 bytes of the header", icmp(3, 3, quoted(17, UDP).slice(0, 24)), false, []],
+    ["quoting 4 bytes of an echo request", icmp(3, 3, quoted(1, "08000000")), false, []],
+  ];
+  for (const [name, message, readable, tuple] of cases) {
+    it(name, () => {
+      const frame = hex(ipv4Frame(1, message));
+      const frames: Frame[] = [{ linkType: 1, bytes: frame }];
+      const js = decodeFrames(frames, { fastPath: false }, true, true);
+      const wasm = decodeFrames(frames, {}, true, true);
+      expect(wasm.dec.fastRows).toBe(1);
+      expect(rowKey(wasm.out, 0)).toBe(rowKey(js.out, 0));
+      expect(JSON.stringify(wasm.stats.toJSON())).toBe(JSON.stringify(js.stats.toJSON()));
+      expect((wasm.out.l4flags[0]! & L4_ICMP_INNER_OK) !== 0).toBe(readable);
+      if (readable) {
+        const o = wasm.out;
+        expect([o.iproto[0], o.isport[0], o.idport[0], o.il3[0], o.isrc[0], o.idst[0]]).toEqual([
+          ...tuple,
+          2,
+          0xc0a800c7,
+          0x0a090807,
+        ]);
+      }
+    });
+  }
+
+  it("left to the JavaScript decoder: GRE quoted, ICMPv6 errors, an error cut inside its quoted ports", () => {
+    const gre = hex(ipv4Frame(1, icmp(3, 3, quoted(47, "2000880b00000001"))));
+    const whole = hex(ipv4Frame(1, icmp(3, 3, quoted(17, UDP))));
+    const frames: Frame[] = [
+      { linkType: 1, bytes: gre },
+      // Cut by the snaplen 2 bytes into the quoted UDP header: the fast path decodes it (truncated, no tuple).
+      { linkType: 1, bytes: whole.subarray(0, whole.length - 6), orig: whole.length },
+    ];
+    const js = decodeFrames(frames, { fastPath: false }, true, true);
+    const wasm = decodeFrames(frames, {}, true, true);
+    expect(wasm.dec.fastRows).toBe(1);
+    expect([0, 1].map((i) => rowKey(wasm.out, i))).toEqual([0, 1].map((i) => rowKey(js.out, i)));
+    expect(wasm.out.l4flags[1]! & L4_ICMP_INNER_OK).toBe(0);
+  });
+
+  it("a window of errors among other rows: the quoted tuples copied out, and in place", () => {
+    const mixed: Frame[] = [];
+    for (let k = 0; k < 300; k++) {
+      const pick = cases[k % cases.length]!;
+      mixed.push({ linkType: 1, bytes: hex(k % 3 === 0 ? SYN : ipv4Frame(1, pick[1])), t: 1000 + k / 10 });
+    }
+    const js = decodeFrames(mixed, { fastPath: false }, true, true);
+    const wasm = decodeFrames(mixed, {}, true, true);
+    const keys = (d: ReturnType<typeof decodeFrames>): string[] =>
+      Array.from({ length: d.out.count }, (_, i) => rowKey(d.out, i));
+    expect(keys(wasm)).toEqual(keys(js));
+    expect(wasm.dec.fastRows).toBe(mixed.length);
+  });
 });

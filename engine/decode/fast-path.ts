@@ -1,6 +1,7 @@
 /**
  * The decoder's WebAssembly fast path: Decoder.fast()'s shapes (untagged Ethernet, a 20-byte IPv4 header
- * or an IPv6 header without extensions, TCP / UDP / non-error ICMP and ICMPv6) decoded by wasm/fast-path.ts
+ * or an IPv6 header without extensions, TCP / UDP / non-error ICMP and ICMPv6), and ICMPv4 errors over
+ * IPv4 with the tuple they quote (Decoder.inner(); not when it is GRE), decoded by wasm/fast-path.ts
  * (AssemblyScript, built to wasm/fast-path.wasm) over the capture chunk's own WebAssembly memory, a window
  * of records at a time; the module lists the records of other shapes and the JavaScript decoder takes them
  * (Decoder.decode keeps capture order). Read +
@@ -52,6 +53,15 @@ const FAST_COLUMNS = [
   "sackEdge",
   "payload",
 ] as const satisfies readonly PacketColumn[];
+/** The quoted tuple of an ICMPv4 error, which the module writes for those rows only (columnOffset 19-24). */
+const INNER_COLUMNS = [
+  "il3",
+  "iproto",
+  "isrc",
+  "idst",
+  "isport",
+  "idport",
+] as const satisfies readonly PacketColumn[];
 
 // Counters (the module's N_* order).
 const N_IPV4 = 0;
@@ -60,7 +70,8 @@ const N_TRUNCATED = 2;
 const N_MARTIAN = 3;
 /** L4 protocol of each l4 counter (N_L4_* = 4..7) and bad-checksum counter (N_BAD_* = 8..11). */
 const COUNTED_PROTOS = [1, 6, 17, 58] as const;
-const NCOUNTS = 12;
+const N_INNER = 12;
+const NCOUNTS = 13;
 
 /** The slow list (u32 slots) after the input columns, and the window's size up to the scratch batch. */
 const SLOW_LIST = (INPUT + FAST_SLOTS * (4 * 4 + 8 + 2) + 3) & ~3;
@@ -77,7 +88,9 @@ function checkLayout(exp: Record<string, unknown>, scratch: PacketBatch, base: n
     value("SLOTS") === FAST_SLOTS ? null : "SLOTS",
     value("SLOW") === SLOW_LIST ? null : "SLOW",
     value("SCRATCH") === WINDOW_BYTES ? null : "SCRATCH",
-    ...FAST_COLUMNS.map((c, k) => (columnOffset(k) === views[c].byteOffset - base ? null : c)),
+    ...[...FAST_COLUMNS, ...INNER_COLUMNS].map((c, k) =>
+      columnOffset(k) === views[c].byteOffset - base ? null : c,
+    ),
   ].filter((x) => x !== null);
   if (wrong.length > 0)
     throw new Error(`fast path: wasm/fast-path.ts's layout differs in ${wrong.join(", ")}`);
@@ -189,6 +202,7 @@ export class FastWindow {
    */
   copyOut(rec: RecordBatch, from: number, n: number, out: PacketBatch, row: number): void {
     out.copyRows(this.scratch, 0, n, row, FAST_COLUMNS);
+    if (this.counts[N_INNER]! > 0) out.copyRows(this.scratch, 0, n, row, INNER_COLUMNS);
     copyRecordColumns(rec, from, n, out, row);
   }
 }

@@ -1,7 +1,9 @@
 /**
  * AssemblyScript, compiled by `npm run build` (asc) to fast-path.wasm; not part of the TypeScript build.
  *
- * Decoder.fast() of engine/decode/decoder.ts for untagged Ethernet records, in WebAssembly, over the capture
+ * Decoder.fast() of engine/decode/decoder.ts for untagged Ethernet records (and ICMPv4 errors over IPv4,
+ * which fast() leaves to the general path: their row is fast()'s ICMP row plus Decoder.inner()'s quoted
+ * tuple), in WebAssembly, over the capture
  * chunk's own memory: the records are decoded where the reader put them and each row is written into a
  * PacketBatch-layout scratch batch after the chunk (engine/decode/fast-path.ts lays it out and copies the
  * rows out). A record of any other shape goes to a list the JavaScript decoder takes, so this file only has
@@ -56,8 +58,18 @@ const K_TCPFLAGS: u32 = SCRATCH + 129 * SLOTS;
 const K_TCPDOFF: u32 = SCRATCH + 130 * SLOTS;
 const K_TCPOPT: u32 = SCRATCH + 131 * SLOTS;
 const K_WSCALE: u32 = SCRATCH + 132 * SLOTS;
+// The quoted packet's tuple of an ICMPv4 error (written for those rows only).
+const K_ISRC: u32 = SCRATCH + 52 * SLOTS;
+const K_IDST: u32 = SCRATCH + 68 * SLOTS;
+const K_ISPORT: u32 = SCRATCH + 116 * SLOTS;
+const K_IDPORT: u32 = SCRATCH + 118 * SLOTS;
+const K_IL3: u32 = SCRATCH + 125 * SLOTS;
+const K_IPROTO: u32 = SCRATCH + 126 * SLOTS;
 
-/** The window offset of scratch column c, in fast-path.ts's FAST_COLUMNS order (which checks them). */
+/**
+ * The window offset of scratch column c, in fast-path.ts's FAST_COLUMNS then INNER_COLUMNS order (which
+ * checks them).
+ */
 export function columnOffset(c: i32): u32 {
   switch (c) {
     case 0:
@@ -98,6 +110,18 @@ export function columnOffset(c: i32): u32 {
       return K_SACKEDGE;
     case 18:
       return K_PAYLOAD;
+    case 19:
+      return K_IL3;
+    case 20:
+      return K_IPROTO;
+    case 21:
+      return K_ISRC;
+    case 22:
+      return K_IDST;
+    case 23:
+      return K_ISPORT;
+    case 24:
+      return K_IDPORT;
     default:
       return 0;
   }
@@ -116,7 +140,8 @@ const N_BAD_ICMP = 8;
 const N_BAD_TCP = 9;
 const N_BAD_UDP = 10;
 const N_BAD_ICMPV6 = 11;
-const NCOUNTS = 12;
+const N_INNER = 12; // rows with an ICMP error's quoted tuple (the inner columns): copyOut copies those then
+const NCOUNTS = 13;
 
 // packet-batch.ts values.
 const PK_IP: u8 = 1;
@@ -127,6 +152,7 @@ const L4_HDR_OK: u32 = 2;
 const L4_CSUM_BAD: u32 = 4;
 const L4_CSUM_UNKNOWN: u32 = 8;
 const L4_TRUNCATED: u32 = 16;
+const L4_ICMP_INNER_OK: u32 = 64;
 const L4_UDP_LEN_BAD: u32 = 128;
 const L3_ROUTE_MARTIAN: u8 = 1;
 const TCPOPT_WSCALE: u32 = 1;
@@ -223,6 +249,7 @@ let nIcmp: u32 = 0;
 let nTcp: u32 = 0;
 let nUdp: u32 = 0;
 let nIcmpv6: u32 = 0;
+let nInner: u32 = 0;
 
 /**
  * Decodes records [0, n) of the window at `win` (record bytes at `data` + offset) into the scratch rows of
@@ -233,7 +260,7 @@ export function decode(win: usize, data: usize, n: i32, verify: bool): i32 {
   for (let k = 0; k < NCOUNTS; k++) store<u32>(win + COUNTS + ((<usize>k) << 2), 0);
   first = load<f64>(win + FIRST);
   last = load<f64>(win + LAST);
-  nIpv4 = nIpv6 = nTruncated = nIcmp = nTcp = nUdp = nIcmpv6 = 0;
+  nIpv4 = nIpv6 = nTruncated = nIcmp = nTcp = nUdp = nIcmpv6 = nInner = 0;
   let nslow = 0;
   // Each record's EtherType and L4 protocol byte are loaded one record ahead, so that the branches on them
   // (the capture's mix of IPv4 / IPv6 and TCP / UDP / ICMP, which no predictor gets right) resolve as soon
@@ -262,6 +289,7 @@ export function decode(win: usize, data: usize, n: i32, verify: bool): i32 {
   store<u32>(win + COUNTS + 4 * N_L4_TCP, nTcp);
   store<u32>(win + COUNTS + 4 * N_L4_UDP, nUdp);
   store<u32>(win + COUNTS + 4 * N_L4_ICMPV6, nIcmpv6);
+  store<u32>(win + COUNTS + 4 * N_INNER, nInner);
   return nslow;
 }
 
@@ -281,6 +309,50 @@ class Fast {
   static l4Byte(win: usize, data: usize, r: usize, et: u32): u32 {
     const p = data + <usize>load<u32>(win + (r << 2), IN_OFF) + 14;
     return <u32>load<u8>(p + select<usize>(6, 9, et === 0x86dd));
+  }
+
+  /** Whether the IPv4 packet an ICMPv4 error at q quotes is GRE (readable or not, it goes to JavaScript). */
+  @inline
+  static quotesGre(q: usize, dEnd: usize, end: usize): bool {
+    return q + 8 + 20 <= dEnd && q + 8 + 20 <= end && load<u8>(q + 8 + 9) === 47;
+  }
+
+  /**
+   * Decoder.inner() for an IPv4 packet quoted at ip by an ICMPv4 error in row r (nf_ct_get_tuple of the
+   * quoted header, icmp_error_message's nf_ct_get_tuplepr): true when its tuple is readable, with the
+   * inner columns written. Never GRE (quotesGre).
+   */
+  static inner(win: usize, r: usize, ip: usize, capEnd: usize, dEnd: usize): bool {
+    if (ip + 20 > dEnd || ip + 20 > capEnd) return false;
+    const ihl = (<usize>(load<u8>(ip) & 15)) << 2;
+    if (ihl < 20) return false;
+    if ((be16(ip + 6) & 0x1fff) !== 0) return false; // a non-first fragment
+    const proto = <u32>load<u8>(ip + 9);
+    const q = ip + ihl;
+    if (q > dEnd) return false;
+    let sport: u32 = 0;
+    let dport: u32 = 0;
+    if (proto === 6 || proto === 17 || proto === 136 || proto === 132) {
+      if (<i32>(dEnd - q) < 4 || <i32>(capEnd - q) < 4) return false;
+      sport = be16(q);
+      dport = be16(q + 2);
+    } else if (proto === 1 || proto === 58) {
+      if (<i32>(dEnd - q) < 8 || <i32>(capEnd - q) < 8) return false;
+      sport = be16(q + 4);
+      dport = be16(q);
+    }
+    const a = r << 4;
+    store<u32>(win + a, be32(ip + 12), K_ISRC);
+    store<u32>(win + a, 0, K_ISRC + 4);
+    store<u64>(win + a, 0, K_ISRC + 8);
+    store<u32>(win + a, be32(ip + 16), K_IDST);
+    store<u32>(win + a, 0, K_IDST + 4);
+    store<u64>(win + a, 0, K_IDST + 8);
+    store<u8>(win + r, NFPROTO_IPV4, K_IL3);
+    store<u8>(win + r, <u8>proto, K_IPROTO);
+    store<u16>(win + (r << 1), <u16>sport, K_ISPORT);
+    store<u16>(win + (r << 1), <u16>dport, K_IDPORT);
+    return true;
   }
 
   /** Decoder.fast() for the record in slot r: false (nothing counted) when it is not of fast()'s shapes. */
@@ -329,7 +401,11 @@ class Fast {
     } else if (proto === 17) {
       if (l4len < 8 || avail < 8) return false;
     } else if (proto === 1) {
-      if (l4len < 8 || avail < 8 || load<u8>(win + ICMP_ERR + <usize>load<u8>(q)) !== 0) return false;
+      if (l4len < 8 || avail < 8) return false;
+      // An ICMPv4 error over IPv4 is taken (its quoted tuple below) unless it quotes GRE, whose tuple is
+      // left to the JavaScript decoder; over IPv6, or as ICMPv6, errors are all left to it.
+      if (load<u8>(win + ICMP_ERR + <usize>load<u8>(q)) !== 0 && (ip6 || Fast.quotesGre(q, dEnd, end)))
+        return false;
     } else if (proto === 58) {
       if (l4len < 8 || avail < 8 || load<u8>(win + ICMPV6_ERR + <usize>load<u8>(q)) !== 0) return false;
     } else return false;
@@ -467,6 +543,10 @@ class Fast {
           );
         }
       }
+    }
+    if (proto === 1 && load<u8>(win + ICMP_ERR + <usize>load<u8>(q)) !== 0) {
+      if (Fast.inner(win, r, q + 8, capEnd, dEnd)) fl |= L4_ICMP_INNER_OK;
+      nInner++;
     }
     if (trunc) nTruncated++;
     store<u8>(win + r, <u8>fl, K_L4FLAGS);
