@@ -189,12 +189,12 @@ export class Decoder {
 
   /**
    * decode() without copying the rows out: decodes records [from, ...) of at most one window (FAST_SLOTS
-   * records) into a batch the decoder owns and returns it, valid until the next call (a reader's readBatch
-   * does not touch it; over a capture chunk the batch belongs to the chunk's memory, so a decode() or
-   * decodeInPlace() of another Decoder over the same reader's chunks also replaces it); `next` is then the
-   * next record index. Over a capture chunk the batch is the fast
-   * path's own window, so the rows it decodes are never copied (the in-process replay and inspect consume
-   * rows this way); elsewhere the JavaScript decoder fills a batch of this decoder's.
+   * records) into a batch the decoder owns and returns it; `next` is then the next record index. Over a
+   * capture chunk the batch is the fast path's own window, so the rows it decodes are never copied (the
+   * in-process replay and inspect consume rows this way); elsewhere the JavaScript decoder fills a batch of
+   * this decoder's. The batch is valid until the next call: a reader's readBatch does not touch it, but
+   * over a capture chunk it belongs to the chunk's memory, so another Decoder's decode() or decodeInPlace()
+   * over the same reader's chunks replaces it too.
    */
   decodeInPlace(rec: RecordBatch, from: number): PacketBatch {
     const fw = this.fastPath ? fastWindowFor(rec.data) : null;

@@ -10,7 +10,8 @@
  * A run works in a window laid out in the spare room after the chunk (CHUNK_SPARE_BYTES): a header the
  * module and this file share (time range, counters, ICMP error tables), the window's record columns
  * (copied from the RecordBatch, a few bytes a record) and a PacketBatch-layout scratch batch whose rows are
- * copied out in bulk, column by column. The module addresses them at constant offsets from the window
+ * copied out in bulk, column by column (Decoder.decode), or handed out as they are (Decoder.decodeInPlace).
+ * The module addresses them at constant offsets from the window
  * (its exports give them, and each window checks them against PacketBatch's layout when it is made).
  */
 import { CHUNK_SPARE_BYTES, ChunkModule } from "../capture/chunk-memory.js";
