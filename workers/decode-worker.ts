@@ -2,7 +2,7 @@
  * Decode worker (piscina task module of the parallel decode pipeline, engine/shard/decode-pool.ts): decodes
  * record slot k into PacketBatch slot k and writes each row's shard byte. Any worker may take any slot:
  * decoding is stateless here because fragments are deferred to the main thread (Decoder deferFragments).
- * The task's DecodeStats deltas go to the slot's stats vector; the result is three small fields.
+ * The task's DecodeStats deltas go to the slot's stats vector; the result is a few small fields.
  */
 import { parentPort, workerData } from "node:worker_threads";
 import { chunkBuffer } from "../engine/capture/chunk-memory.js";
@@ -22,6 +22,8 @@ import { shardOf } from "../engine/shard/shard-hash.js";
 
 interface Slot {
   recs: RecordBatch;
+  /** The slot's record bytes (a SharedArrayBuffer, replaced when the main thread grows it: gen). */
+  data: Uint8Array;
   gen: number;
   batch: PacketBatch;
   col: Uint8Array;
@@ -46,6 +48,7 @@ function setup(): DecodeWorkerData {
   decoder = new Decoder({ verifyChecksums: d.verifyChecksums, deferFragments: true });
   slots = d.recCols.map((cols, k) => ({
     recs: sharedRecords(d.capacity, cols, new SharedArrayBuffer(0)),
+    data: new Uint8Array(0),
     gen: -1,
     batch: new PacketBatch(d.capacity, d.batches[k]!),
     col: new Uint8Array(d.shardCols[k]!),
@@ -60,15 +63,15 @@ export default function decodeTask(t: DecodeTask): DecodeTaskResult {
   const dec = decoder!;
   const s = slots[t.slot]!;
   if (s.gen !== t.gen) {
-    s.recs.data = new Uint8Array(t.data);
+    s.data = new Uint8Array(t.data);
     s.gen = t.gen;
   }
   const recs = s.recs;
   recs.count = t.count;
-  const shared = new Uint8Array(t.data);
+  // The slot's records are appended in order: the last one ends the bytes in use.
   const used = t.count > 0 ? recs.offset[t.count - 1]! + recs.caplen[t.count - 1]! : 0;
-  if (chunk.length < used) chunk = chunkBuffer(Math.max(used, shared.length));
-  chunk.set(shared.subarray(0, used));
+  if (chunk.length < used) chunk = chunkBuffer(Math.max(used, s.data.length));
+  chunk.set(s.data.subarray(0, used));
   recs.data = chunk;
   if (d.failAtPacket !== undefined) {
     for (let i = 0; i < t.count; i++)

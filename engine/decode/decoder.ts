@@ -6,7 +6,7 @@
 import type { RecordBatch } from "../capture/record-batch.js";
 import { csumFinish, sctpCrc32c, sumBytes, sumWord } from "./checksum.js";
 import { Defrag, type DefragOptions, FRAG_DONE, FRAG_PASS } from "./defrag.js";
-import { copyRecordColumns, FAST_SLOTS, fastWindowFor } from "./fast-path.js";
+import { copyRecordColumns, FAST_SLOTS, type FastWindow, fastWindowFor } from "./fast-path.js";
 import { icmpIsError, icmpv6IsError } from "./icmp-error.js";
 import { be16, be32, L3_V4, L3_V6, LinkLayer } from "./link.js";
 import {
@@ -171,17 +171,7 @@ export class Decoder {
     while (i < count && out.count < out.capacity) {
       // A window: at most one row a record, so n records always fit.
       const n = Math.min(FAST_SLOTS, count - i, out.capacity - out.count);
-      const nslow = fw.run(rec, i, n, this.stats, this.verify);
-      this.fastRows += n - nslow;
-      if (nslow === n) {
-        i = this.decodeRange(rec, i, i + n, out);
-        continue;
-      }
-      // Every row in place, then the JavaScript decoder's rows over the slow records' placeholders, in
-      // record order; a slow record that makes no row leaves a hole the rows after it close.
-      const row0 = out.count;
-      fw.copyOut(rec, i, n, out, row0);
-      this.fillSlow(rec, i, n, fw.slow, nslow, out, row0);
+      this.decodeWindow(fw, rec, i, n, out);
       i += n;
     }
     return i;
@@ -209,28 +199,28 @@ export class Decoder {
     const out = fw.scratch;
     out.count = 0;
     this.next = from + n;
-    if (n <= 0) return out;
-    const nslow = fw.run(rec, from, n, this.stats, this.verify);
-    this.fastRows += n - nslow;
-    copyRecordColumns(rec, from, n, out, 0);
-    this.fillSlow(rec, from, n, fw.slow, nslow, out, 0);
+    if (n > 0) this.decodeWindow(fw, rec, from, n, out);
     return out;
   }
 
   /**
-   * The JavaScript decoder's rows over the placeholders of a window's slow records (slots slow[0, nslow) of
-   * records [from, from + n), whose rows start at row0 of out), in record order; a slow record that makes
-   * no row leaves a hole the rows after it close. Sets out.count past the window's rows.
+   * Records [from, from + n) through the fast path's window into out's rows from out.count (n rows fit):
+   * the module's rows (copied out unless out is the window's own batch), then the JavaScript decoder's
+   * rows over the placeholders of the records the module left, in record order; a record that makes no
+   * row leaves a hole the rows after it close. A window the module left entirely (another link type, say)
+   * is one JavaScript run.
    */
-  private fillSlow(
-    rec: RecordBatch,
-    from: number,
-    n: number,
-    slow: Uint32Array,
-    nslow: number,
-    out: PacketBatch,
-    row0: number,
-  ): void {
+  private decodeWindow(fw: FastWindow, rec: RecordBatch, from: number, n: number, out: PacketBatch): void {
+    const nslow = fw.run(rec, from, n, this.stats, this.verify);
+    this.fastRows += n - nslow;
+    if (nslow === n) {
+      this.decodeRange(rec, from, from + n, out);
+      return;
+    }
+    const row0 = out.count;
+    if (out === fw.scratch) copyRecordColumns(rec, from, n, out, row0);
+    else fw.copyOut(rec, from, n, out, row0);
+    const slow = fw.slow;
     let holes = 0;
     let next = 0; // the slot after the last slow record
     for (let j = 0; j < nslow; j++) {
