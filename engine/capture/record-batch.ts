@@ -26,15 +26,22 @@ export class RecordBatch {
   readonly fileOffset: Float64Array;
 
   /**
-   * `cols`: where the columns live (default: a new ArrayBuffer); a SharedArrayBuffer of
-   * recordBatchBytes(capacity) lets decode threads read a copied batch in place.
+   * `cols`: where the columns live (default: a new ArrayBuffer), from `byteOffset` (a multiple of 8) on; a
+   * SharedArrayBuffer of recordBatchBytes(capacity) lets decode threads read a copied batch in place, and
+   * the WebAssembly record parser and decoder fast path lay their windows' record columns out this way in
+   * a capture chunk's memory.
    */
-  constructor(capacity = 8192, cols: ArrayBufferLike = new ArrayBuffer(recordBatchBytes(capacity))) {
+  constructor(
+    capacity = 8192,
+    cols: ArrayBufferLike = new ArrayBuffer(recordBatchBytes(capacity)),
+    byteOffset = 0,
+  ) {
     this.capacity = capacity;
-    if (cols.byteLength < recordBatchBytes(capacity))
+    if ((byteOffset & 7) !== 0) throw new RangeError("RecordBatch: byteOffset not a multiple of 8");
+    if (cols.byteLength - byteOffset < recordBatchBytes(capacity))
       throw new RangeError("RecordBatch: column buffer too small");
     // 8-byte columns first, so every view is aligned.
-    let off = 0;
+    let off = byteOffset;
     const f64 = (): Float64Array => {
       const a = new Float64Array(cols, off, capacity);
       off += 8 * capacity;

@@ -6,14 +6,16 @@
  * headers-only bench capture: 102-108 -> 74-77 ms a pass (the JavaScript parser was ~11 of ~21 ns/record).
  */
 import { CHUNK_SPARE_BYTES, ChunkModule } from "./chunk-memory.js";
-import type { RecordBatch } from "./record-batch.js";
+import { RecordBatch, recordBatchBytes } from "./record-batch.js";
 
 /** Records one call parses at most. */
 export const RECORD_SLOTS = 2048;
 const NEXT = 0;
 const COLUMNS = 64;
-/** Window bytes: header, four u32 and three f64 columns. */
-export const RECORD_WINDOW_BYTES = COLUMNS + RECORD_SLOTS * (4 * 4 + 3 * 8);
+/** Window bytes: header, then a RecordBatch's columns (the parser writes all but linkType). */
+export const RECORD_WINDOW_BYTES = COLUMNS + recordBatchBytes(RECORD_SLOTS);
+/** The columns the parser writes, copied into the caller's batch. */
+const PARSED = ["offset", "caplen", "origlen", "tsNsec", "tsSec", "packetNo", "fileOffset"] as const;
 
 type ParseFn = (
   win: number,
@@ -53,13 +55,8 @@ export class RecordWindow {
   private readonly wasmParse: ParseFn;
   private readonly base: number;
   private readonly next: Uint32Array;
-  private readonly offset: Uint32Array;
-  private readonly caplen: Uint32Array;
-  private readonly origlen: Uint32Array;
-  private readonly tsNsec: Uint32Array;
-  private readonly tsSec: Float64Array;
-  private readonly packetNo: Float64Array;
-  private readonly fileOffset: Float64Array;
+  /** The window's parsed records (the slots of one parse call). */
+  private readonly parsed: RecordBatch;
   /** Chunk offset after the last record parsed. */
   end = 0;
 
@@ -69,24 +66,7 @@ export class RecordWindow {
     this.base = base;
     const buf = mem.buffer;
     this.next = new Uint32Array(buf, base + NEXT, 1);
-    let at = base + COLUMNS;
-    const u32 = (): Uint32Array => {
-      const a = new Uint32Array(buf, at, RECORD_SLOTS);
-      at += 4 * RECORD_SLOTS;
-      return a;
-    };
-    const f64 = (): Float64Array => {
-      const a = new Float64Array(buf, at, RECORD_SLOTS);
-      at += 8 * RECORD_SLOTS;
-      return a;
-    };
-    this.offset = u32();
-    this.caplen = u32();
-    this.origlen = u32();
-    this.tsNsec = u32();
-    this.tsSec = f64();
-    this.packetNo = f64();
-    this.fileOffset = f64();
+    this.parsed = new RecordBatch(RECORD_SLOTS, buf, base + COLUMNS);
   }
 
   /**
@@ -123,13 +103,8 @@ export class RecordWindow {
     this.end = this.next[0]!;
     if (k === 0) return 0;
     parsedRecords += k;
-    batch.offset.set(this.offset.subarray(0, k), n);
-    batch.caplen.set(this.caplen.subarray(0, k), n);
-    batch.origlen.set(this.origlen.subarray(0, k), n);
-    batch.tsNsec.set(this.tsNsec.subarray(0, k), n);
-    batch.tsSec.set(this.tsSec.subarray(0, k), n);
-    batch.packetNo.set(this.packetNo.subarray(0, k), n);
-    batch.fileOffset.set(this.fileOffset.subarray(0, k), n);
+    const w = this.parsed;
+    for (const c of PARSED) batch[c].set(w[c].subarray(0, k), n);
     batch.linkType.fill(f.linkType, n, n + k);
     return k;
   }

@@ -15,7 +15,7 @@
  * (its exports give them, and each window checks them against PacketBatch's layout when it is made).
  */
 import { CHUNK_SPARE_BYTES, ChunkModule } from "../capture/chunk-memory.js";
-import type { RecordBatch } from "../capture/record-batch.js";
+import { RecordBatch, recordBatchBytes } from "../capture/record-batch.js";
 import { RECORD_WINDOW_BYTES } from "../capture/record-window.js";
 import { icmpIsError, icmpv6IsError } from "./icmp-error.js";
 import { PacketBatch, type PacketColumn, packetBatchBytes } from "./packet-batch.js";
@@ -64,6 +64,9 @@ const INNER_COLUMNS = [
   "idport",
 ] as const satisfies readonly PacketColumn[];
 
+/** The record columns the module reads. */
+const INPUT_COLUMNS = ["offset", "caplen", "origlen", "tsNsec", "tsSec", "linkType"] as const;
+
 // Counters (the module's N_* order).
 const N_IPV4 = 0;
 const N_IPV6 = 1;
@@ -75,7 +78,7 @@ const N_INNER = 12;
 const NCOUNTS = 13;
 
 /** The slow list (u32 slots) after the input columns, and the window's size up to the scratch batch. */
-const SLOW_LIST = (INPUT + FAST_SLOTS * (4 * 4 + 8 + 2) + 3) & ~3;
+const SLOW_LIST = (INPUT + recordBatchBytes(FAST_SLOTS) + 3) & ~3;
 const WINDOW_BYTES = (SLOW_LIST + 4 * FAST_SLOTS + 7) & ~7;
 
 type DecodeFn = (win: number, data: number, n: number, verify: number) => number;
@@ -119,12 +122,8 @@ export class FastWindow {
   private readonly base: number;
   private readonly f64: Float64Array;
   private readonly counts: Uint32Array;
-  private readonly inOffset: Uint32Array;
-  private readonly inCaplen: Uint32Array;
-  private readonly inOriglen: Uint32Array;
-  private readonly inTsNsec: Uint32Array;
-  private readonly inTsSec: Float64Array;
-  private readonly inLinkType: Uint16Array;
+  /** The window's input: the run's records' columns the module reads. */
+  private readonly input: RecordBatch;
   /** The window's rows (PacketBatch layout, in the chunk's memory): run() writes them, copyOut() copies them. */
   readonly scratch: PacketBatch;
   /** The slots of the last run's records that the JavaScript decoder must take, in order. */
@@ -143,19 +142,7 @@ export class FastWindow {
       icmp[t] = icmpIsError(t) ? 1 : 0;
       icmp6[t] = icmpv6IsError(t) ? 1 : 0;
     }
-    let at = base + INPUT;
-    const u32 = (): Uint32Array => {
-      const a = new Uint32Array(buf, at, FAST_SLOTS);
-      at += 4 * FAST_SLOTS;
-      return a;
-    };
-    this.inOffset = u32();
-    this.inCaplen = u32();
-    this.inOriglen = u32();
-    this.inTsNsec = u32();
-    this.inTsSec = new Float64Array(buf, at, FAST_SLOTS);
-    at += 8 * FAST_SLOTS;
-    this.inLinkType = new Uint16Array(buf, at, FAST_SLOTS);
+    this.input = new RecordBatch(FAST_SLOTS, buf, base + INPUT);
     this.slow = new Uint32Array(buf, base + SLOW_LIST, FAST_SLOTS);
     this.scratch = new PacketBatch(FAST_SLOTS, buf, base + WINDOW_BYTES);
     checkLayout(inst.exports, this.scratch, base);
@@ -168,12 +155,8 @@ export class FastWindow {
    */
   run(rec: RecordBatch, from: number, n: number, st: DecodeStats, verify: boolean): number {
     const to = from + n;
-    this.inOffset.set(rec.offset.subarray(from, to));
-    this.inCaplen.set(rec.caplen.subarray(from, to));
-    this.inOriglen.set(rec.origlen.subarray(from, to));
-    this.inTsNsec.set(rec.tsNsec.subarray(from, to));
-    this.inTsSec.set(rec.tsSec.subarray(from, to));
-    this.inLinkType.set(rec.linkType.subarray(from, to));
+    const w = this.input;
+    for (const c of INPUT_COLUMNS) w[c].set(rec[c].subarray(from, to));
     const f64 = this.f64;
     f64[0] = st.firstTime;
     f64[1] = st.lastTime;

@@ -12,7 +12,9 @@
 
 // Window layout (offsets from the window base; record-window.ts reads the same).
 const NEXT = 0; // u32: chunk offset after the last record parsed
-const COLUMNS = 64; // then per slot: u32 offset, caplen, origlen, tsNsec columns; f64 tsSec, packetNo, fileOffset
+// From COLUMNS, the columns of a RecordBatch of `slots` records (record-batch.ts's order): f64 tsSec,
+// packetNo, fileOffset; u32 offset, caplen, origlen, tsNsec; u16 linkType (not written here).
+const COLUMNS = 64;
 
 function rd32(p: usize, le: bool): u32 {
   const v = load<u32>(p);
@@ -39,13 +41,13 @@ export function parse(
   base: f64,
 ): i32 {
   const m = <usize>slots;
-  const offC = win + COLUMNS;
+  const secC = win + COLUMNS;
+  const pnC = secC + 8 * m;
+  const foC = pnC + 8 * m;
+  const offC = foC + 8 * m;
   const capC = offC + 4 * m;
   const origC = capC + 4 * m;
   const nsecC = origC + 4 * m;
-  const secC = nsecC + 4 * m;
-  const pnC = secC + 8 * m;
-  const foC = pnC + 8 * m;
   let p = start;
   let n = 0;
   while (n < max) {

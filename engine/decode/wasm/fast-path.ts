@@ -23,13 +23,14 @@ const ICMPV6_ERR = 512; // u8 x 256: the ICMPv6 error types
 const INPUT = 768;
 /** Records a call decodes at most: the window's slots. */
 export const SLOTS: u32 = 2048;
-// The input columns, SLOTS each: offset, caplen, origlen, tsNsec (u32), tsSec (f64), linkType (u16).
-const IN_OFF: u32 = INPUT;
+// The input columns: a RecordBatch of SLOTS records (record-batch.ts's order: f64 tsSec, packetNo,
+// fileOffset; u32 offset, caplen, origlen, tsNsec; u16 linkType), of which packetNo and fileOffset unused.
+const IN_SEC: u32 = INPUT;
+const IN_OFF: u32 = IN_SEC + 24 * SLOTS;
 const IN_CAP: u32 = IN_OFF + 4 * SLOTS;
 const IN_ORIG: u32 = IN_CAP + 4 * SLOTS;
 const IN_NSEC: u32 = IN_ORIG + 4 * SLOTS;
-const IN_SEC: u32 = IN_NSEC + 4 * SLOTS;
-const IN_LT: u32 = IN_SEC + 8 * SLOTS;
+const IN_LT: u32 = IN_NSEC + 4 * SLOTS;
 /** u32 x SLOTS: the slots of the records left to the JavaScript decoder, in order. */
 export const SLOW: u32 = (IN_LT + 2 * SLOTS + 3) & ~3;
 /** The scratch batch: a PacketBatch of capacity SLOTS. */
@@ -321,9 +322,9 @@ class Fast {
   }
 
   /**
-   * Decoder.inner() for an IPv4 packet quoted at ip by an ICMPv4 error in row r (nf_ct_get_tuple of the
-   * quoted header, icmp_error_message's nf_ct_get_tuplepr): true when its tuple is readable, with the
-   * inner columns written. Never GRE (quotesGre).
+   * Decoder.inner() for an IPv4 packet quoted at ip by an ICMPv4 error in row r (nf_ct_get_tuplepr on the
+   * quoted header, as nf_conntrack_inet_error calls it): true when its tuple is readable, with the inner
+   * columns written. Never GRE (quotesGre).
    */
   static inner(win: usize, r: usize, ip: usize, capEnd: usize, dEnd: usize): bool {
     if (ip + 20 > dEnd || ip + 20 > capEnd) return false;
