@@ -12,6 +12,9 @@
  * Tuple layout, TUPLE_WORDS words per tuplehash, two per entry (ORIGINAL at ct*2*TUPLE_WORDS, REPLY right
  * after): [src0..src3, dst0..dst3, sport << 16 | dport, l3num << 8 | protonum].
  */
+import { IPS_ASSURED, IPS_SEEN_REPLY } from "./l4proto.js";
+import { PROTO_INDEX, PROTO_NAMES } from "./proto-groups.js";
+
 export const TUPLE_WORDS = 10;
 export const T_SRC = 0;
 export const T_DST = 4;
@@ -35,8 +38,29 @@ export const H_NEXT = 2;
 export const H_HASH = 3;
 /** Per node (+ dir): previous node in its chain; NIL (-1) at the chain head, UNLINKED (-2) when not linked. */
 export const H_PREV = 6;
+/** H_PREV of a node that is not linked in any chain. */
+export const UNLINKED = -2;
+
+const ASSURED_BIT = 31 - Math.clz32(IPS_ASSURED);
+const SEEN_REPLY_BIT = 31 - Math.clz32(IPS_SEEN_REPLY);
+
+/** Cells of LinkedTally.cells: protocol group * 256 + protocol state. */
+export const TALLY_CELLS = PROTO_NAMES.length * 256;
 
 type Mem = ArrayBuffer | SharedArrayBuffer;
+
+/**
+ * Counts of the entries linked in the table by what the stats timeline samples (engine/conntrack/tally.ts),
+ * kept as entries are linked, unlinked and change state or ASSURED / SEEN_REPLY while linked, so a tick
+ * reads them instead of visiting every entry (only expiry, which moves with time, still needs a pass).
+ */
+export interface LinkedTally {
+  linked: number;
+  assured: number;
+  seenReply: number;
+  /** Per protocol group and state (group * 256 + state). */
+  readonly cells: Int32Array;
+}
 
 export class CtStore {
   readonly capacity: number;
@@ -54,6 +78,13 @@ export class CtStore {
   readonly proto: Uint32Array;
   /** The same protocol words as int32 (the TCP tracker's sequence numbers stay unboxed). */
   readonly protoI: Int32Array;
+  /** The linked entries' counts; the table adds and removes entries as it links and unlinks them. */
+  readonly linkedTally: LinkedTally = {
+    linked: 0,
+    assured: 0,
+    seenReply: 0,
+    cells: new Int32Array(TALLY_CELLS),
+  };
 
   constructor(capacity: number, shared = false) {
     this.capacity = capacity;
@@ -83,8 +114,15 @@ export class CtStore {
     return this.hot[ct * HOT_WORDS + H_STATUS]!;
   }
 
+  /** Sets ct's IPS_* bits (kept in linkedTally while linked). */
   setStatus(ct: number, v: number): void {
-    this.hot[ct * HOT_WORDS + H_STATUS] = v;
+    const r = ct * HOT_WORDS;
+    const old = this.hot[r + H_STATUS]!;
+    this.hot[r + H_STATUS] = v;
+    if (this.hotI[r + H_PREV] === UNLINKED) return;
+    const t = this.linkedTally;
+    t.assured += ((v >>> ASSURED_BIT) & 1) - ((old >>> ASSURED_BIT) & 1);
+    t.seenReply += ((v >>> SEEN_REPLY_BIT) & 1) - ((old >>> SEEN_REPLY_BIT) & 1);
   }
 
   /** ct->timeout (u32 jiffies). */
@@ -100,8 +138,26 @@ export class CtStore {
     return this.state[ct]!;
   }
 
+  /** Sets ct's protocol state (kept in linkedTally while linked). */
   setState(ct: number, v: number): void {
+    const old = this.state[ct]!;
+    if (old === v) return;
     this.state[ct] = v;
+    if (this.hotI[ct * HOT_WORDS + H_PREV] === UNLINKED) return;
+    const cells = this.linkedTally.cells;
+    const g = PROTO_INDEX[this.l4proto[ct]!]! << 8;
+    cells[g | old]!--;
+    cells[g | v]!++;
+  }
+
+  /** Adds (d = 1) or removes (d = -1) ct, as it is now, to or from linkedTally (the table calls it). */
+  tallyLinked(ct: number, d: number): void {
+    const t = this.linkedTally;
+    const st = this.hot[ct * HOT_WORDS + H_STATUS]!;
+    t.linked += d;
+    t.assured += d * ((st >>> ASSURED_BIT) & 1);
+    t.seenReply += d * ((st >>> SEEN_REPLY_BIT) & 1);
+    t.cells[(PROTO_INDEX[this.l4proto[ct]!]! << 8) | this.state[ct]!]! += d;
   }
 
   l4protoOf(ct: number): number {
@@ -134,5 +190,11 @@ export class CtStore {
     this.l4proto.set(from.l4proto);
     this.tuple.set(from.tuple);
     this.proto.set(from.proto);
+    const t = this.linkedTally;
+    const f = from.linkedTally;
+    t.linked = f.linked;
+    t.assured = f.assured;
+    t.seenReply = f.seenReply;
+    t.cells.set(f.cells);
   }
 }

@@ -417,7 +417,8 @@ export class Conntrack implements CtContext, GcHost {
       }
       if ((st & IPS_CONFIRMED) !== 0) {
         if ((st & IPS_DYING) === 0) {
-          if (ctinfo === IP_CT_ESTABLISHED_REPLY) hot[ct * HOT_WORDS + H_STATUS] = st | IPS_SEEN_REPLY;
+          if (ctinfo === IP_CT_ESTABLISHED_REPLY && (st & IPS_SEEN_REPLY) === 0)
+            this.table.store.setStatus(ct, st | IPS_SEEN_REPLY);
           this.gc.onRefresh(ct);
         }
         // nft `ct state`: ctinfo as computed before the handler (NEW until a reply was seen).

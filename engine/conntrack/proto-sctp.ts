@@ -238,7 +238,7 @@ function sctpPacket(
       p[vRev] = initTag;
     }
 
-    store.state[ct] = newState;
+    store.setState(ct, newState);
     if (oldState !== newState && newState === SCTP_CONNTRACK_ESTABLISHED) {
       store.setStatus(ct, store.statusOf(ct) | IPS_ASSURED);
     }

@@ -607,7 +607,7 @@ function tcpPacket(
   // From now on the packet is in window.
   p[base + TCP_W_LAST_INDEX] = index;
   p[base + TCP_W_LAST_DIR] = dir;
-  store.state[ct] = newState;
+  store.setState(ct, newState);
   if (oldState !== newState && newState === TCP_CONNTRACK_FIN_WAIT) {
     p[sd + TD_FLAGS] = p[sd + TD_FLAGS] | IP_CT_TCP_FLAG_CLOSE_INIT;
   }

@@ -16,12 +16,11 @@
  * free list is empty (nf_conntrack_max bounds the count, so with a limit the store never exceeds
  * max + 1); growing replaces `store` (callers must read `table.store` again).
  */
-import { CtStore, H_HASH, H_NEXT, H_PREV, HOT_WORDS } from "./ct-store.js";
+import { CtStore, H_HASH, H_NEXT, H_PREV, HOT_WORDS, UNLINKED } from "./ct-store.js";
 import { reciprocalScale } from "./tuple.js";
 
+export { UNLINKED } from "./ct-store.js";
 export const NIL = -1;
-/** prev of a node that is not linked in any chain. */
-export const UNLINKED = -2;
 
 type Mem = ArrayBuffer | SharedArrayBuffer;
 
@@ -172,6 +171,7 @@ export class CtTable {
     this.insertHead(ct * 2, origHash);
     this.insertHead(ct * 2 + 1, replyHash);
     this.linked++;
+    this.store.tallyLinked(ct, 1);
   }
 
   /** Removes both nodes of ct from the table (hash part of nf_ct_delete_from_lists). */
@@ -182,6 +182,7 @@ export class CtTable {
     this.unlink(ct * 2);
     this.unlink(ct * 2 + 1);
     this.linked--;
+    this.store.tallyLinked(ct, -1);
   }
 
   isLinked(ct: number): boolean {
