@@ -1,7 +1,7 @@
 /**
  * Sharded replay bench: end-to-end packets/s (read, decode, full tracking, timeline) on the bench5m
- * capture with the worker-thread driver at 1 and 2 threads, against the in-process single-table driver in
- * the same run (benny, whole-file passes). Prints the 2-vs-1-thread speed-up, each case's peak RSS
+ * capture with the worker-thread driver at 1 and 2 threads (worker threads kept from pass to pass, and new
+ * ones every pass), against the in-process single-table driver in the same run (benny, whole-file passes). Prints the 2-vs-1-thread speed-up, each case's peak RSS
  * (VmHWM of one pass in a fresh process) and where the time went (main thread
  * read+decode vs waiting, worker busy time, per packet).
  *
@@ -15,7 +15,7 @@ import { readFileSync } from "node:fs";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { resolveSettings } from "../engine/conntrack/settings.js";
 import { replayCaptures } from "../engine/replay.js";
-import { replaySharded, type ShardedReplayResult } from "../engine/shard/index.js";
+import { replaySharded, type ShardedReplayResult, ShardPool } from "../engine/shard/index.js";
 import { Timeline } from "../engine/stats/timeline.js";
 import { benchCapture } from "./captures.js";
 import { median, mpps, type PassCase, runPasses } from "./harness.js";
@@ -55,17 +55,29 @@ function hooks<V>(timeline: boolean, tick: (tl: Timeline) => (t: number, v: V) =
 
 // Default shards (2T-1: one on the main thread, which also reads and decodes, two per worker thread);
 // mainTracks false: the layout where every tracking thread is a worker and the main thread only reads.
-const sharded = (threads: number, mainTracks = true): BenchCase => ({
-  name: mainTracks ? `sharded, ${threads} thread${threads > 1 ? "s" : ""}` : `${threads} workers, main reads`,
-  run: async (file, timeline) => {
-    const r = await replaySharded([file], resolveSettings(), {
-      threads,
-      mainTracks,
-      ...hooks(timeline, (tl) => (t, v) => tl.onTick(t, v)),
-    });
-    return { packets: r.packets, afterEnd: r.afterEnd, count: r.conntrack.count, timing: r.timing };
-  },
-});
+// Worker threads are kept from pass to pass in a ShardPool, as `size`, `compare` and `check` keep them
+// from replay to replay: the passes then compare code warmed up alike (the in-process case's code is
+// compiled once for all its passes too). newThreads: new threads every pass (one `ctreplay replay` run,
+// whose worker isolate compiles the conntrack code again while it tracks).
+const pools: ShardPool[] = [];
+const sharded = (threads: number, mainTracks = true, newThreads = false): BenchCase => {
+  const pool = newThreads ? undefined : new ShardPool();
+  if (pool) pools.push(pool);
+  return {
+    name: mainTracks
+      ? `sharded, ${threads} thread${threads > 1 ? "s" : ""}${newThreads ? ", new" : ""}`
+      : `${threads} workers, main reads`,
+    run: async (file, timeline) => {
+      const r = await replaySharded([file], resolveSettings(), {
+        threads,
+        mainTracks,
+        ...(pool ? { pool } : {}),
+        ...hooks(timeline, (tl) => (t, v) => tl.onTick(t, v)),
+      });
+      return { packets: r.packets, afterEnd: r.afterEnd, count: r.conntrack.count, timing: r.timing };
+    },
+  };
+};
 
 const CASES: BenchCase[] = [
   {
@@ -79,6 +91,7 @@ const CASES: BenchCase[] = [
   },
   sharded(1),
   sharded(2),
+  sharded(2, true, true),
   sharded(2, false),
 ];
 
@@ -147,6 +160,7 @@ export async function benchShard(
       ),
     );
   }
+  await Promise.all(pools.map((p) => p.close()));
   return {
     packets: cap.packets,
     timeline,
@@ -183,15 +197,15 @@ export function printShard(rep: ShardBenchReport): void {
     }
     console.log(line);
   }
-  const [inproc, one, two] = rep.cases;
-  if (inproc && one && two) {
+  const [inproc, one, two, twoNew] = rep.cases;
+  if (inproc && one && two && twoNew) {
     // Each round's ratio (passes seconds apart), then their median.
     const ratios = (a: ShardBenchCase, b: ShardBenchCase): number[] =>
       a.roundMpps.map((x, r) => x / b.roundMpps[r]!);
     const show = (xs: number[]): string =>
       `${median(xs).toFixed(2)}x${xs.length > 1 ? ` (rounds ${xs.map((x) => x.toFixed(2)).join(" / ")})` : ""}`;
     console.log(
-      `  2 threads vs the sharded driver on 1 thread: ${show(ratios(two, one))}; 2 threads vs in-process (what the CLI's --threads 1 runs): ${show(ratios(two, inproc))}`,
+      `  2 threads vs the sharded driver on 1 thread: ${show(ratios(two, one))}; 2 threads vs in-process (what the CLI's --threads 1 runs): ${show(ratios(two, inproc))}; on new threads every replay: ${show(ratios(twoNew, one))} / ${show(ratios(twoNew, inproc))}`,
     );
   }
 }
@@ -208,5 +222,6 @@ if (import.meta.url === pathToFileURL(process.argv[1] ?? "").href) {
     if (!c) throw new Error(`--rss: no case ${process.argv[rssAt + 1]}`);
     await c.run((await benchCapture("bench5m", quick)).path, timeline);
     console.log(`peakRss ${peakRss()}`);
+    await Promise.all(pools.map((p) => p.close()));
   } else printShard(await benchShard(quick, timeline, rounds));
 }

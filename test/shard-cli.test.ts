@@ -54,6 +54,37 @@ describe.skipIf(!ready || !existsSync(capture))("ctreplay replay --threads/--sha
   }, 120_000);
 });
 
+describe.skipIf(!ready || !existsSync(capture))(
+  "ctreplay size --threads 2 (two replays on one worker thread)",
+  () => {
+    it("runs the forecast on the need's worker thread, gives what new threads give, and exits", async () => {
+      // `size --max` replays twice; its replays share a ShardPool, closed when the command ends (an idle
+      // pooled thread must not keep the process alive). The forecast alone, on new threads, must be the same.
+      const run = async (args: string[]): Promise<{ code: number | null; out: string; err: string }> => {
+        const child = spawn(process.execPath, [cli, ...args], { stdio: ["ignore", "pipe", "pipe"] });
+        let out = "";
+        let err = "";
+        child.stdout.on("data", (d: Buffer) => (out += d.toString()));
+        child.stderr.on("data", (d: Buffer) => (err += d.toString()));
+        const code = await new Promise<number | null>((r) => child.on("exit", (c) => r(c)));
+        return { code, out, err };
+      };
+      const opts = ["--threads", "2", "--shards", "3", "--json"];
+      const size = await run(["size", capture, "--max", "60", ...opts]);
+      expect(size.err).toBe("");
+      expect(size.code).toBe(0);
+      const forecast = JSON.parse(size.out).forecast;
+      expect(forecast.drop).toBeGreaterThan(0);
+      const alone = await run(["replay", capture, "--max", "60", ...opts]);
+      expect(alone.code).toBe(0);
+      const r = JSON.parse(alone.out);
+      expect(forecast.drop).toBe(r.counters.drop);
+      expect(forecast.early_drop).toBe(r.counters.early_drop);
+      expect(forecast.peak).toBe(r.peak.count);
+    }, 120_000);
+  },
+);
+
 describe.skipIf(!ready)("SIGINT during a sharded replay", () => {
   let dir = "";
   let file = "";

@@ -21,6 +21,7 @@ import {
   defaultShards,
   replaySharded,
   type ShardedReplayResult,
+  ShardPool,
   ShardWorkerError,
   shardOwner,
   shardWorkerFile,
@@ -65,12 +66,14 @@ async function sharded(
   batchSize?: number,
   decodeThreads?: number,
   mainTracks?: boolean,
+  pool?: ShardPool,
 ): Promise<Run> {
   const tl = new Timeline();
   const r = await replaySharded([file], settings, {
     gc,
     threads,
     shards,
+    ...(pool !== undefined ? { pool } : {}),
     ...(mainTracks !== undefined ? { mainTracks } : {}),
     ...(batchSize !== undefined ? { batchSize } : {}),
     ...(decodeThreads !== undefined ? { decodeThreads } : {}),
@@ -366,6 +369,41 @@ describe.skipIf(!built)("sharded replay on a generated capture", () => {
       runs.add(JSON.stringify({ stats: { ...r.stats }, count: r.conntrack.count, rows }));
     }
     expect(runs.size).toBe(1);
+  }, 300_000);
+
+  it("worker threads kept in a ShardPool give what new threads give; a failed replay's threads are not kept", async () => {
+    const settings = resolveSettings();
+    // A table-full replay first: its thread's shards, barrier epochs and counters must not leak into the next.
+    const small = resolveSettings({ nf_conntrack_max: 3000 });
+    const fresh = await sharded(file, settings, "kernel", 2, 3);
+    const freshSmall = await sharded(file, small, "kernel", 2, 3);
+    expect(freshSmall.r.stats.drop).toBeGreaterThan(0);
+    const pool = new ShardPool();
+    try {
+      expectSame(
+        freshSmall,
+        await sharded(file, small, "kernel", 2, 3, undefined, undefined, undefined, pool),
+      );
+      expect(pool.size).toBe(1);
+      const fromPool = await sharded(file, settings, "kernel", 2, 3, undefined, undefined, undefined, pool);
+      expectSame(fresh, fromPool);
+      expect(pool.size).toBe(1);
+      const err = await replaySharded([file], settings, {
+        threads: 2,
+        shards: 3,
+        failAtPacket: 12345,
+        pool,
+      }).catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(ShardWorkerError);
+      expect(pool.size).toBe(0); // destroyed, not kept
+      expectSame(fresh, await sharded(file, settings, "kernel", 2, 3, undefined, undefined, undefined, pool));
+      expect(pool.size).toBe(1);
+    } finally {
+      await pool.close();
+    }
+    expect(pool.size).toBe(0);
+    const workers = process.getActiveResourcesInfo().filter((x) => x === "Worker" || x === "MessagePort");
+    expect(workers.length).toBe(0);
   }, 300_000);
 
   it("a failing worker is an error naming the file and packet; the pools are gone afterwards", async () => {

@@ -36,6 +36,7 @@ export async function runReplay(
     ...(opts.threads !== undefined ? { threads: opts.threads } : {}),
     ...(opts.shards !== undefined ? { shards: opts.shards } : {}),
     ...(opts.decodeThreads !== undefined ? { decodeThreads: opts.decodeThreads } : {}),
+    ...(opts.pool ? { pool: opts.pool } : {}),
   };
   const result = await runReplayDriver(files, settings, shard, {
     ...(opts.endTime !== undefined ? { endTime: opts.endTime } : {}),

@@ -11,6 +11,7 @@ import { conntrackS } from "../report/kernel-text.js";
 import type { ConntrackView } from "../stats/timeline.js";
 import { defaultDecodeThreads, defaultShards, replaySharded, type ShardedReplayResult } from "./index.js";
 import { MAX_SHARDS } from "./protocol.js";
+import { ShardPool } from "./shard-pool.js";
 import { addCounters } from "./snapshot.js";
 
 export interface ShardCliOptions {
@@ -18,6 +19,25 @@ export interface ShardCliOptions {
   shards?: number;
   /** Decode threads of a sharded replay (default: defaultDecodeThreads). */
   decodeThreads?: number;
+  /** Worker threads shared by the replays of one command (see withShardPool). */
+  pool?: ShardPool;
+}
+
+/**
+ * Wraps a command action that may replay several times (size, compare, check): its sharded replays take
+ * their worker threads from one ShardPool, warm after the first replay, closed when the action ends.
+ */
+export function withShardPool<A extends unknown[]>(
+  action: (pool: ShardPool, ...args: A) => Promise<void>,
+): (...args: A) => Promise<void> {
+  return async (...args: A) => {
+    const pool = new ShardPool();
+    try {
+      await action(pool, ...args);
+    } finally {
+      await pool.close();
+    }
+  };
 }
 
 export const DECODE_THREADS_HELP =
@@ -99,6 +119,7 @@ export async function runReplayDriver(
     const r = await replaySharded(files, settings, {
       ...rest,
       ...plan,
+      ...(o.pool ? { pool: o.pool } : {}),
       signal: ac.signal,
       // The timeline/report hooks only read the ConntrackView members of the table they are given.
       ...(onTick ? { onTick: onTick as unknown as (t: number, v: ConntrackView) => void } : {}),

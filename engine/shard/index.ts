@@ -13,7 +13,6 @@
 import { existsSync } from "node:fs";
 import os from "node:os";
 import { fileURLToPath } from "node:url";
-import { Piscina } from "piscina";
 import { CtClock } from "../conntrack/clock.js";
 import type { CtStatsCounters } from "../conntrack/ct-stats.js";
 import type { CtSettings } from "../conntrack/settings.js";
@@ -22,7 +21,6 @@ import type { ReplayOptions, ReplayResult } from "../replay.js";
 import type { ConntrackView } from "../stats/timeline.js";
 import { TickSchedule } from "../tick-schedule.js";
 import { DecodePipeline, type DecodeSlot } from "./decode-pool.js";
-import { destroyPool, watchLoaded } from "./pool-destroy.js";
 import {
   type FinishTask,
   MAX_SHARDS,
@@ -37,10 +35,12 @@ import {
   syncWords,
 } from "./protocol.js";
 import { chainWords, MergedView } from "./sample.js";
+import { type ShardPool, startShardWorker } from "./shard-pool.js";
 import { ShardRunner } from "./shard-runner.js";
 import { mergeShards } from "./snapshot.js";
 
 export { SHARD_SKIP, ShardWorkerError } from "./protocol.js";
+export { ShardPool } from "./shard-pool.js";
 
 export interface ShardedReplayOptions extends Omit<ReplayOptions, "onTick" | "conntrack"> {
   /**
@@ -67,6 +67,11 @@ export interface ShardedReplayOptions extends Omit<ReplayOptions, "onTick" | "co
   ring?: number;
   /** Stops reading (e.g. on SIGINT); what was read is still tracked and reported. */
   signal?: AbortSignal;
+  /**
+   * Worker threads to take and give back (engine/shard/shard-pool.ts), kept warm between replays; default:
+   * new threads, destroyed at the end.
+   */
+  pool?: ShardPool;
   /** Test hook: the worker owning this capture packet number throws while processing it. */
   failAtPacket?: number;
   /** Test hook: the decode worker decoding this capture packet number throws. */
@@ -151,7 +156,8 @@ type Slot = DecodeSlot;
 /** A tracking thread as the driver sees it: a single-thread piscina pool, or the main thread's runner. */
 interface ShardThread {
   run(t: ShardTask): Promise<unknown>;
-  destroy(): Promise<void>;
+  /** Ends the thread's part in this replay: reuse (a clean end) hands a pooled thread back. */
+  destroy(reuse: boolean): Promise<void>;
 }
 
 /**
@@ -287,6 +293,8 @@ export async function replaySharded(
 
   /** The tracking threads: worker pools, then the main thread's own runner (with mainTracks). */
   const pools: ShardThread[] = [];
+  /** The replay returned normally: pooled worker threads go back to opts.pool. */
+  let clean = false;
   let failure: ShardWorkerError | null = null;
   let epoch = 0;
   let rowsPosted = 0;
@@ -470,20 +478,12 @@ export async function replaySharded(
     const workers = mainTracks ? threads - 1 : threads;
     const file = workers > 0 ? shardWorkerFile() : "";
     for (let w = 0; w < workers; w++) {
-      const pool = new Piscina({
-        filename: file,
-        minThreads: 1,
-        maxThreads: 1,
-        // Enough for every task in flight (never queued on the main thread, where a task could wait
-        // behind a main-thread shard blocked at the epoch barrier): the worker orders them by epoch.
-        concurrentTasksPerWorker: 1 << 16,
-        idleTimeout: 2 ** 31 - 1,
-        recordTiming: false,
+      const thread = opts.pool ? opts.pool.take(file) : startShardWorker(file);
+      thread.onError = (e: unknown) => fail(e, null, 0, 0);
+      pools.push({
+        run: (t) => thread.pool.run(t),
+        destroy: (reuse) => (reuse && opts.pool ? opts.pool.give(thread) : thread.destroy()),
       });
-      const loaded = watchLoaded(pool);
-      // A pool-level error (a thread that died outside a task) is a failure to report, not a crash.
-      pool.on("error", (e: unknown) => fail(e, null, 0, 0));
-      pools.push({ run: (t) => pool.run(t), destroy: () => destroyPool(pool, loaded) });
     }
     if (mainTracks) {
       mainThread = mainThreadRunner();
@@ -592,6 +592,7 @@ export async function replaySharded(
         { length: threads },
         (_, w) => finals.find((x) => shardOwner(x.shard, shards, threads, mainTracks) === w)?.[k] ?? 0,
       );
+    clean = true;
     return {
       conntrack: merged,
       stats: merged.stats,
@@ -640,6 +641,6 @@ export async function replaySharded(
     if (failure !== null) throw failure;
     throw e;
   } finally {
-    await Promise.all([pipe.destroy(), ...pools.map((p) => p.destroy())]);
+    await Promise.all([pipe.destroy(), ...pools.map((p) => p.destroy(clean))]);
   }
 }

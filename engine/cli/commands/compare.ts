@@ -19,7 +19,8 @@ import {
 import { buildCompareReport, renderCompareText } from "../../report/compare-report.js";
 import type { ReplayReport } from "../../report/model.js";
 import { runReplay } from "../../report/run.js";
-import { addShardOptions, type ShardCliOptions, shardOptions } from "../../shard/cli.js";
+import { addShardOptions, type ShardCliOptions, shardOptions, withShardPool } from "../../shard/cli.js";
+import type { ShardPool } from "../../shard/shard-pool.js";
 import { collect } from "../options.js";
 
 interface CompareCliOptions extends MemoryCliOptions, OutputCliOptions, ShardCliOptions {
@@ -57,43 +58,46 @@ export function register(program: Command): void {
     .option("--no-checksum", "nf_conntrack_checksum = 0");
   addShardOptions(cmd);
   addOutputOptions(addMemoryOptions(cmd));
-  cmd.action(async (captures: string[], o: CompareCliOptions) => {
-    if (o.profile.length === 0) return fail("give at least one --profile FILE");
-    const profiles: (string | undefined)[] =
-      o.profile.length === 1 ? [undefined, ...o.profile] : [...o.profile];
-    const runs: ReplayReport[] = [];
-    const used = new Set<string>();
-    for (const p of profiles) {
-      const loaded = await loadSettings({
-        profile: p,
-        sysctl: o.sysctl,
-        max: o.max,
-        buckets: o.buckets,
-        hz: o.hz,
-        noChecksum: o.checksum === false,
-      });
-      if (loaded instanceof SysctlError) return fail(loaded.toString());
-      const mem = await memoryModelFor(o, loaded.settings);
-      if (typeof mem === "string") return fail(mem);
-      let label = p === undefined ? "defaults" : path.basename(p).replace(/\.conf$/, "");
-      while (used.has(label)) label = `${label}'`;
-      used.add(label);
-      const { report } = await runReplay(captures, loaded.settings, mem, timelineFor(o), {
-        label,
-        ...shardOptions(o),
-      });
-      if (report.errors.length > 0) {
-        for (const e of report.errors) process.stderr.write(`ctreplay compare: ${e}\n`);
-        process.exitCode = 2;
-        return;
+  cmd.action(
+    withShardPool(async (pool: ShardPool, captures: string[], o: CompareCliOptions) => {
+      if (o.profile.length === 0) return fail("give at least one --profile FILE");
+      const profiles: (string | undefined)[] =
+        o.profile.length === 1 ? [undefined, ...o.profile] : [...o.profile];
+      const runs: ReplayReport[] = [];
+      const used = new Set<string>();
+      for (const p of profiles) {
+        const loaded = await loadSettings({
+          profile: p,
+          sysctl: o.sysctl,
+          max: o.max,
+          buckets: o.buckets,
+          hz: o.hz,
+          noChecksum: o.checksum === false,
+        });
+        if (loaded instanceof SysctlError) return fail(loaded.toString());
+        const mem = await memoryModelFor(o, loaded.settings);
+        if (typeof mem === "string") return fail(mem);
+        let label = p === undefined ? "defaults" : path.basename(p).replace(/\.conf$/, "");
+        while (used.has(label)) label = `${label}'`;
+        used.add(label);
+        const { report } = await runReplay(captures, loaded.settings, mem, timelineFor(o), {
+          label,
+          ...shardOptions(o),
+          pool,
+        });
+        if (report.errors.length > 0) {
+          for (const e of report.errors) process.stderr.write(`ctreplay compare: ${e}\n`);
+          process.exitCode = 2;
+          return;
+        }
+        runs.push(report);
       }
-      runs.push(report);
-    }
-    const c = buildCompareReport(runs);
-    if (o.json) process.stdout.write(`${JSON.stringify(c, null, 2)}\n`);
-    else process.stdout.write(`${renderCompareText(c)}\n`);
-    const errors = await writeFileOutputs(o, runs);
-    for (const e of errors) process.stderr.write(`ctreplay compare: ${e}\n`);
-    process.exitCode = errors.length > 0 ? 2 : 0;
-  });
+      const c = buildCompareReport(runs);
+      if (o.json) process.stdout.write(`${JSON.stringify(c, null, 2)}\n`);
+      else process.stdout.write(`${renderCompareText(c)}\n`);
+      const errors = await writeFileOutputs(o, runs);
+      for (const e of errors) process.stderr.write(`ctreplay compare: ${e}\n`);
+      process.exitCode = errors.length > 0 ? 2 : 0;
+    }),
+  );
 }

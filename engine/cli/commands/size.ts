@@ -21,7 +21,8 @@ import {
 import { runReplay } from "../../report/run.js";
 import { buildSizeReport, renderSizeText } from "../../report/sizing-report.js";
 import { renderSummary } from "../../report/terminal.js";
-import { addShardOptions, type ShardCliOptions, shardOptions } from "../../shard/cli.js";
+import { addShardOptions, type ShardCliOptions, shardOptions, withShardPool } from "../../shard/cli.js";
+import type { ShardPool } from "../../shard/shard-pool.js";
 import { DEFAULT_LOAD_FACTOR, DEFAULT_TARGET_UTIL, parseBytes } from "../../stats/sizing.js";
 import { collect, int } from "../options.js";
 
@@ -100,65 +101,75 @@ export function register(program: Command): void {
       positiveInt,
     );
   addShardOptions(addOutputOptions(addMemoryOptions(cmd)));
-  cmd.action(async (captures: string[], o: SizeCliOptions) => {
-    const loaded = await loadSettings({
-      profile: o.profile,
-      sysctl: o.sysctl,
-      hz: o.hz,
-      buckets: o.buckets,
-      noChecksum: o.checksum === false,
-    });
-    if (loaded instanceof SysctlError) return fail(loaded.toString());
-    // The need: the same settings without a table limit (nf_conntrack_max = 0).
-    const unlimited = resolveSettings({ ...loaded.settings.sysctl, nf_conntrack_max: 0 }, loaded.settings.hz);
-    const mem = await memoryModelFor(o, unlimited);
-    if (typeof mem === "string") return fail(mem);
-    const need = await runReplay(captures, unlimited, mem, timelineFor(o), {
-      label: "need",
-      ...shardOptions(o),
-    });
-    for (const e of need.report.errors) process.stderr.write(`ctreplay size: ${e}\n`);
-    if (need.report.packets === 0) {
-      return fail(
-        `no packets replayed from ${captures.join(", ")}${need.report.errors.length ? " (see errors above)" : ""}`,
-      );
-    }
-    let forecastRun = null;
-    if (o.max !== undefined) {
-      const limited = resolveSettings(
-        { ...loaded.settings.sysctl, nf_conntrack_max: o.max },
+  cmd.action(
+    withShardPool(async (pool: ShardPool, captures: string[], o: SizeCliOptions) => {
+      const loaded = await loadSettings({
+        profile: o.profile,
+        sysctl: o.sysctl,
+        hz: o.hz,
+        buckets: o.buckets,
+        noChecksum: o.checksum === false,
+      });
+      if (loaded instanceof SysctlError) return fail(loaded.toString());
+      // The need: the same settings without a table limit (nf_conntrack_max = 0).
+      const unlimited = resolveSettings(
+        { ...loaded.settings.sysctl, nf_conntrack_max: 0 },
         loaded.settings.hz,
       );
-      forecastRun = (
-        await runReplay(captures, limited, mem, timelineFor(o), { label: `max ${o.max}`, ...shardOptions(o) })
-      ).report;
-    }
-    const size = buildSizeReport(
-      need.report,
-      mem,
-      {
-        targetUtil: o.targetUtil,
-        growth: o.growth,
-        loadFactor: o.loadFactor,
-        ...(o.ram !== undefined ? { ramBytes: o.ram } : {}),
-        ...(o.cores !== undefined ? { cores: o.cores } : {}),
-        ...(o.maxPerCore !== undefined ? { maxPerCore: o.maxPerCore } : {}),
-        ...(o.kubeMin !== undefined ? { kubeMin: o.kubeMin } : {}),
-      },
-      forecastRun,
-    );
-    const text = renderSizeText(size);
-    if (o.json) process.stdout.write(`${JSON.stringify(size, null, 2)}\n`);
-    else {
-      const summary = renderSummary(need.report, {
-        chart: o.chart !== false,
-        kernelLines: o.kernelText === true,
+      const mem = await memoryModelFor(o, unlimited);
+      if (typeof mem === "string") return fail(mem);
+      const need = await runReplay(captures, unlimited, mem, timelineFor(o), {
+        label: "need",
+        ...shardOptions(o),
+        pool,
       });
-      process.stdout.write(`${summary}\n${text}\n`);
-    }
-    const runs = forecastRun ? [need.report, forecastRun] : [need.report];
-    const errors = await writeFileOutputs(o, runs, text);
-    for (const e of errors) process.stderr.write(`ctreplay size: ${e}\n`);
-    process.exitCode = errors.length > 0 || need.report.errors.length > 0 ? 2 : 0;
-  });
+      for (const e of need.report.errors) process.stderr.write(`ctreplay size: ${e}\n`);
+      if (need.report.packets === 0) {
+        return fail(
+          `no packets replayed from ${captures.join(", ")}${need.report.errors.length ? " (see errors above)" : ""}`,
+        );
+      }
+      let forecastRun = null;
+      if (o.max !== undefined) {
+        const limited = resolveSettings(
+          { ...loaded.settings.sysctl, nf_conntrack_max: o.max },
+          loaded.settings.hz,
+        );
+        forecastRun = (
+          await runReplay(captures, limited, mem, timelineFor(o), {
+            label: `max ${o.max}`,
+            ...shardOptions(o),
+            pool,
+          })
+        ).report;
+      }
+      const size = buildSizeReport(
+        need.report,
+        mem,
+        {
+          targetUtil: o.targetUtil,
+          growth: o.growth,
+          loadFactor: o.loadFactor,
+          ...(o.ram !== undefined ? { ramBytes: o.ram } : {}),
+          ...(o.cores !== undefined ? { cores: o.cores } : {}),
+          ...(o.maxPerCore !== undefined ? { maxPerCore: o.maxPerCore } : {}),
+          ...(o.kubeMin !== undefined ? { kubeMin: o.kubeMin } : {}),
+        },
+        forecastRun,
+      );
+      const text = renderSizeText(size);
+      if (o.json) process.stdout.write(`${JSON.stringify(size, null, 2)}\n`);
+      else {
+        const summary = renderSummary(need.report, {
+          chart: o.chart !== false,
+          kernelLines: o.kernelText === true,
+        });
+        process.stdout.write(`${summary}\n${text}\n`);
+      }
+      const runs = forecastRun ? [need.report, forecastRun] : [need.report];
+      const errors = await writeFileOutputs(o, runs, text);
+      for (const e of errors) process.stderr.write(`ctreplay size: ${e}\n`);
+      process.exitCode = errors.length > 0 || need.report.errors.length > 0 ? 2 : 0;
+    }),
+  );
 }
