@@ -50,7 +50,7 @@ import {
 import { icmpIsError } from "./proto-icmp.js";
 import { icmpv6IsUntracked } from "./proto-icmpv6.js";
 import type { CtSettings } from "./settings.js";
-import { CtTable, NIL } from "./table.js";
+import { type ChainCounts, CtTable, NIL } from "./table.js";
 import { TALLY_LEN, TALLY_LIVE, tallyEntries } from "./tally.js";
 import { TRACKERS } from "./trackers.js";
 import {
@@ -90,6 +90,11 @@ export interface ConntrackOptions {
    * candidates as the kernel's 8 buckets of the whole table hold (engine/shard, docs/sharding.md).
    */
   evictionRange?: number;
+  /**
+   * Chain lengths shared with other tables of the same bucket count (a sharded replay's tracking thread
+   * shares one among its shards); the table's chainStats() then describe the summed lengths.
+   */
+  chains?: ChainCounts;
 }
 
 /** early_drop's bucket count (nf_conntrack_core.c NF_CT_EVICTION_RANGE). */
@@ -157,7 +162,7 @@ export class Conntrack implements CtContext, GcHost {
     this.evictionRange = Math.max(1, opts.evictionRange ?? NF_CT_EVICTION_RANGE);
     this.rng = Math.imul(seed + 0x6d2b79f5, 0xc2b2ae35) >>> 0 || 1;
     const initial = opts.capacity ?? Math.min(settings.max > 0 ? settings.max + 1 : 1024, 1024);
-    this.table = new CtTable(settings.buckets, initial, opts.shared ?? false);
+    this.table = new CtTable(settings.buckets, initial, opts.shared ?? false, opts.chains);
     this.stats = newCtStats();
     this.ctstate = newCtStateCounters();
     this.clock = new CtClock(settings.hz, opts.jiffiesOrigin);
@@ -699,12 +704,12 @@ export class Conntrack implements CtContext, GcHost {
   /** Chain-length statistics over the buckets, kept incrementally by the table. */
   chainStats(): { buckets: number; used: number; maxLen: number; meanLen: number } {
     const table = this.table;
-    const used = table.usedBuckets;
+    const used = table.chains.used;
     return {
       buckets: table.buckets,
       used,
-      maxLen: table.maxChain,
-      meanLen: used > 0 ? table.nodes / used : 0,
+      maxLen: table.chains.max,
+      meanLen: used > 0 ? table.chains.nodes / used : 0,
     };
   }
 

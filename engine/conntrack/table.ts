@@ -31,6 +31,53 @@ function i32(n: number, shared: boolean, fill: number): Int32Array {
   return a;
 }
 
+/**
+ * Per bucket: nodes in its chain, with hist[n] = buckets holding n nodes (n >= 1), the number of non-empty
+ * buckets and the longest chain, kept on insert/unlink so chain statistics cost O(1) at a timeline tick
+ * instead of a walk over every bucket. Tables with the same bucket count may share one (a sharded replay's
+ * tracking thread shares one among its shards: its lengths are then the shards' summed, which is what a
+ * tick samples, with one copy instead of a sum over the shards).
+ */
+export class ChainCounts {
+  readonly len: Int32Array;
+  private hist = new Int32Array(64);
+  /** Non-empty buckets, longest chain, nodes counted. */
+  used = 0;
+  max = 0;
+  nodes = 0;
+
+  constructor(readonly buckets: number) {
+    this.len = new Int32Array(buckets);
+  }
+
+  add(bucket: number): void {
+    this.nodes++;
+    const n = ++this.len[bucket]!;
+    if (n === 1) this.used++;
+    else this.hist[n - 1]!--;
+    if (n >= this.hist.length) this.growHist(n);
+    this.hist[n]!++;
+    if (n > this.max) this.max = n;
+  }
+
+  remove(bucket: number): void {
+    this.nodes--;
+    const len = --this.len[bucket]!;
+    this.hist[len + 1]!--;
+    if (len === 0) this.used--;
+    else this.hist[len]!++;
+    if (len + 1 === this.max && this.hist[len + 1] === 0) this.max = len;
+  }
+
+  private growHist(n: number): void {
+    let len = this.hist.length;
+    while (len <= n) len *= 2;
+    const h = new Int32Array(len);
+    h.set(this.hist);
+    this.hist = h;
+  }
+}
+
 export class CtTable {
   readonly buckets: number;
   readonly shared: boolean;
@@ -48,28 +95,26 @@ export class CtTable {
   linked = 0;
   /** One past the highest entry ever allocated: entries from here on were never used (allocation is lowest first). */
   highWater = 0;
-  /**
-   * Per bucket: nodes in its chain, with chainHist[n] = buckets holding n nodes (n >= 1), the number of
-   * non-empty buckets and the longest chain, all kept on insert/unlink so chain statistics cost O(1) at a
-   * timeline tick instead of a walk over every bucket.
-   */
+  /** Chain lengths per bucket and their statistics (possibly shared with other tables, see ChainCounts). */
+  readonly chains: ChainCounts;
+  /** chains.len: nodes per bucket. */
   readonly chainLen: Int32Array;
-  private chainHist = new Int32Array(64);
-  usedBuckets = 0;
-  maxChain = 0;
   /** Nodes linked (two per linked entry). */
   nodes = 0;
   /** buckets <= 2^21: hash * buckets is exact in a double, so scale_hash is one multiply. */
   private readonly smallScale: boolean;
 
-  constructor(buckets: number, initialCapacity: number, shared = false) {
+  constructor(buckets: number, initialCapacity: number, shared = false, chains?: ChainCounts) {
     if (!(buckets >= 1)) throw new Error(`CtTable: bad bucket count ${buckets}`);
+    if (chains !== undefined && chains.buckets !== buckets)
+      throw new Error(`CtTable: chain counts of ${chains.buckets} buckets for a table of ${buckets}`);
     this.buckets = buckets;
     this.shared = shared;
     this.smallScale = buckets <= 2 ** 21;
     const cap = Math.max(2, initialCapacity | 0);
     this.head = i32(buckets, shared, NIL);
-    this.chainLen = new Int32Array(buckets);
+    this.chains = chains ?? new ChainCounts(buckets);
+    this.chainLen = this.chains.len;
     this.store = new CtStore(cap, shared);
     this.freeNext = i32(cap, shared, NIL);
     this.inUse = new Uint8Array(shared ? new SharedArrayBuffer(cap) : new ArrayBuffer(cap));
@@ -137,12 +182,7 @@ export class CtTable {
     if (h !== NIL) hi[(h >> 1) * HOT_WORDS + H_PREV + (h & 1)] = node;
     this.head[bucket] = node;
     this.nodes++;
-    const n = ++this.chainLen[bucket]!;
-    if (n === 1) this.usedBuckets++;
-    else this.chainHist[n - 1]!--;
-    if (n >= this.chainHist.length) this.growHist(n);
-    this.chainHist[n]!++;
-    if (n > this.maxChain) this.maxChain = n;
+    this.chains.add(bucket);
   }
 
   /** hlist_nulls_del_rcu: unlinks a node, keeping its own next pointer for walkers standing on it. */
@@ -159,11 +199,7 @@ export class CtTable {
     if (n !== NIL) hi[(n >> 1) * HOT_WORDS + H_PREV + (n & 1)] = p;
     hi[r + H_PREV + d] = UNLINKED;
     this.nodes--;
-    const len = --this.chainLen[b]!;
-    this.chainHist[len + 1]!--;
-    if (len === 0) this.usedBuckets--;
-    else this.chainHist[len]!++;
-    if (len + 1 === this.maxChain && this.chainHist[len + 1] === 0) this.maxChain = len;
+    this.chains.remove(b);
   }
 
   /** Links both tuplehash nodes of ct (ORIGINAL first, then REPLY, each at its chain head); hashes are raw. */
@@ -187,14 +223,6 @@ export class CtTable {
 
   isLinked(ct: number): boolean {
     return this.store.hotI[ct * HOT_WORDS + H_PREV]! !== UNLINKED;
-  }
-
-  private growHist(n: number): void {
-    let len = this.chainHist.length;
-    while (len <= n) len *= 2;
-    const h = new Int32Array(len);
-    h.set(this.chainHist);
-    this.chainHist = h;
   }
 
   /** Chain length of one bucket (debug/stats; walks the chain). */

@@ -80,14 +80,19 @@ export class ChainSampler {
       }
       c[this.base] = n;
     } else {
-      // The tables keep each bucket's length (chainLen): copied (or two summed), then added, sequentially.
+      // The tables keep each bucket's length: one array when they share their ChainCounts (a tracking
+      // thread's shards do), copied; else copied (or two summed), then added, sequentially.
       c[this.base] = -1;
-      const first = tables[0]!.chainLen;
+      const first = tables[0]!.chains;
+      if (tables.every((t) => t.chains === first)) {
+        c.set(first.len, r);
+        return;
+      }
       let k = 1;
       if (tables.length >= 2) {
-        sumLengths(c, r, first, tables[1]!.chainLen, nb);
+        sumLengths(c, r, first.len, tables[1]!.chainLen, nb);
         k = 2;
-      } else c.set(first, r);
+      } else c.set(first.len, r);
       for (; k < tables.length; k++) addLengths(c, r, tables[k]!.chainLen, nb);
     }
     // The task's result message, which the main thread awaits before merging, orders these stores.

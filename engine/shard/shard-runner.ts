@@ -7,6 +7,7 @@
  * See docs/sharding.md.
  */
 import { Conntrack, NF_CT_EVICTION_RANGE } from "../conntrack/nf-conntrack-in.js";
+import { ChainCounts } from "../conntrack/table.js";
 import { PacketBatch, PK_NONE, packetBatchBytes } from "../decode/packet-batch.js";
 import {
   type FinishTask,
@@ -124,6 +125,8 @@ export class ShardRunner {
 
   private doInit(t: InitTask): number {
     this.init = t;
+    // The thread's shards share their chain lengths: a tick samples their sum with one copy.
+    const chains = new ChainCounts(t.settings.buckets);
     this.shards = t.shards.map((id) => ({
       id,
       ct: new Conntrack(t.settings, {
@@ -132,6 +135,7 @@ export class ShardRunner {
         ...(t.capacity !== undefined ? { capacity: t.capacity } : {}),
         // early_drop: as many candidates as the kernel's 8 buckets of the whole table (see ConntrackOptions).
         evictionRange: NF_CT_EVICTION_RANGE * t.totalShards,
+        chains,
       }),
     }));
     this.ownShard = new Uint8Array(256);

@@ -59,8 +59,9 @@ export function checkInvariants(ct: Conntrack): string[] {
   if (nodes !== 2 * linked) out.push(`chains hold ${nodes} nodes for ${linked} entries`);
   // Chain statistics the table keeps incrementally.
   if (table.nodes !== nodes) out.push(`table.nodes ${table.nodes} != ${nodes}`);
-  if (table.usedBuckets !== used) out.push(`usedBuckets ${table.usedBuckets} != ${used}`);
-  if (table.maxChain !== longest) out.push(`maxChain ${table.maxChain} != ${longest}`);
+  if (table.chains.nodes !== nodes) out.push(`chains.nodes ${table.chains.nodes} != ${nodes}`);
+  if (table.chains.used !== used) out.push(`chains.used ${table.chains.used} != ${used}`);
+  if (table.chains.max !== longest) out.push(`chains.max ${table.chains.max} != ${longest}`);
   if (ct.count !== linked) out.push(`count ${ct.count} != linked ${linked}`);
   if (ct.count !== live + expired) out.push(`count ${ct.count} != live ${live} + expired ${expired}`);
   if (inUse !== ct.count) out.push(`inUse ${inUse} != count ${ct.count}`);
