@@ -109,9 +109,14 @@ export class ShardRunner {
     }
     if (t.op === "finish") {
       const res = this.finish(t);
+      // Drop every view of this replay's shared memory: a thread kept in a ShardPool would otherwise hold
+      // its ring (tens of MB) until the next replay.
       this.shards = [];
       this.batches = [];
       this.shardCols = [];
+      this.sync = new Int32Array(0);
+      this.chains = null;
+      this.init = null;
       return res;
     }
     return this.runInOrder(t);
