@@ -278,7 +278,7 @@ export class Conntrack implements CtContext, GcHost {
     this.aheadEnd = j;
     let sink = this.aheadSink;
     // Every bucket head at once (and its chain length, which confirm's insert updates).
-    const chainLen = table.chainLen;
+    const chainLen = table.chains.len;
     for (let m = 0; m < n; m++) {
       const b = cur[m]!;
       sink += head[b]! + chainLen[b]!;

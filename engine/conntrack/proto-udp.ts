@@ -62,8 +62,10 @@ function udpPacket(
       stream = true;
     }
     ctx.refresh(ct, extra);
-    if ((store.statusOf(ct) & IPS_NAT_CLASH) !== 0) return V_ACCEPT;
-    if (stream) store.setStatus(ct, store.statusOf(ct) | IPS_ASSURED);
+    const st = store.statusOf(ct);
+    if ((st & IPS_NAT_CLASH) !== 0) return V_ACCEPT;
+    // test_and_set_bit(IPS_ASSURED_BIT): only the first stream packet changes the status.
+    if (stream && (st & IPS_ASSURED) === 0) store.setStatus(ct, st | IPS_ASSURED);
   } else {
     ctx.refresh(ct, s.udpTimeout);
   }
@@ -83,8 +85,9 @@ function udplitePacket(
   const store = ctx.store;
   if ((store.statusOf(ct) & IPS_SEEN_REPLY) !== 0) {
     ctx.refresh(ct, ctx.settings.udpTimeoutStream);
-    if ((store.statusOf(ct) & IPS_NAT_CLASH) !== 0) return V_ACCEPT;
-    store.setStatus(ct, store.statusOf(ct) | IPS_ASSURED);
+    const st = store.statusOf(ct);
+    if ((st & IPS_NAT_CLASH) !== 0) return V_ACCEPT;
+    if ((st & IPS_ASSURED) === 0) store.setStatus(ct, st | IPS_ASSURED); // test_and_set_bit
   } else {
     ctx.refresh(ct, ctx.settings.udpTimeout);
   }

@@ -97,8 +97,6 @@ export class CtTable {
   highWater = 0;
   /** Chain lengths per bucket and their statistics (possibly shared with other tables, see ChainCounts). */
   readonly chains: ChainCounts;
-  /** chains.len: nodes per bucket. */
-  readonly chainLen: Int32Array;
   /** Nodes linked (two per linked entry). */
   nodes = 0;
   /** buckets <= 2^21: hash * buckets is exact in a double, so scale_hash is one multiply. */
@@ -114,7 +112,6 @@ export class CtTable {
     const cap = Math.max(2, initialCapacity | 0);
     this.head = i32(buckets, shared, NIL);
     this.chains = chains ?? new ChainCounts(buckets);
-    this.chainLen = this.chains.len;
     this.store = new CtStore(cap, shared);
     this.freeNext = i32(cap, shared, NIL);
     this.inUse = new Uint8Array(shared ? new SharedArrayBuffer(cap) : new ArrayBuffer(cap));

@@ -34,20 +34,6 @@ export function sampleShard(ct: Conntrack, now: number, v: Float64Array): void {
   tallyEntries(ct.table, now, v, S_TALLY);
 }
 
-// The per-bucket loops are functions of their own: inside sample(), V8 compiled each loop on its own
-// (on-stack replacement) before the code after it had run, and that code deoptimized it at every tick
-// (11 deoptimizations and recompiles of sample() in a `--threads 2` run of bench5m).
-
-/** c[r + b] = a[b] + b2[b] for every bucket. */
-function sumLengths(c: Int32Array, r: number, a: Int32Array, b2: Int32Array, nb: number): void {
-  for (let b = 0; b < nb; b++) c[r + b] = a[b]! + b2[b]!;
-}
-
-/** c[r + b] += a[b] for every bucket. */
-function addLengths(c: Int32Array, r: number, a: Int32Array, nb: number): void {
-  for (let b = 0; b < nb; b++) c[r + b]! += a[b]!;
-}
-
 /** One tracking thread's writer of its chain region. */
 export class ChainSampler {
   private readonly base: number;
@@ -80,20 +66,12 @@ export class ChainSampler {
       }
       c[this.base] = n;
     } else {
-      // The tables keep each bucket's length: one array when they share their ChainCounts (a tracking
-      // thread's shards do), copied; else copied (or two summed), then added, sequentially.
+      // The thread's tables share one ChainCounts (ShardRunner): its per-bucket lengths are their sum.
+      const chains = tables[0]!.chains;
+      if (!tables.every((t) => t.chains === chains))
+        throw new Error("ChainSampler: tables with their own chain counts");
       c[this.base] = -1;
-      const first = tables[0]!.chains;
-      if (tables.every((t) => t.chains === first)) {
-        c.set(first.len, r);
-        return;
-      }
-      let k = 1;
-      if (tables.length >= 2) {
-        sumLengths(c, r, first.len, tables[1]!.chainLen, nb);
-        k = 2;
-      } else c.set(first.len, r);
-      for (; k < tables.length; k++) addLengths(c, r, tables[k]!.chainLen, nb);
+      c.set(chains.len, r);
     }
     // The task's result message, which the main thread awaits before merging, orders these stores.
   }

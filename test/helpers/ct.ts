@@ -51,7 +51,7 @@ export function checkInvariants(ct: Conntrack): string[] {
   for (let b = 0; b < table.buckets; b++) {
     let len = 0;
     for (let n = table.head[b]!; n !== NIL; n = table.nextOf(n)) len++;
-    if (table.chainLen[b] !== len) out.push(`bucket ${b}: chainLen ${table.chainLen[b]} != ${len} nodes`);
+    if (table.chains.len[b] !== len) out.push(`bucket ${b}: chainLen ${table.chains.len[b]} != ${len} nodes`);
     nodes += len;
     if (len > 0) used++;
     if (len > longest) longest = len;
